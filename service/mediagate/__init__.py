@@ -1,0 +1,1 @@
+"""mediagate: a gRPC media gateway to X's chunked upload protocol."""

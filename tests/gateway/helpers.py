@@ -1,0 +1,94 @@
+"""Request builders and error-detail readers for the service tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from mediagate.adapters.emulator import EmulatorConfig
+from mediagate.app import DEMO_ACCOUNT
+from mediagate.settings import Settings
+from mediagate.v1 import media_pb2 as m
+from mediagate.v1 import upload_service_pb2 as u
+
+DEMO = m.Account(name=DEMO_ACCOUNT)
+GOOD_COOKIES = "auth_token=" + "a" * 40 + "; ct0=" + "b" * 32 + "; twid=u%3D42"
+
+
+def spec(category: int, data: bytes, **fields: object) -> m.UploadSpec:
+    fields.setdefault("account", DEMO)
+    return m.UploadSpec(media_category=category, total_bytes=len(data), **fields)  # type: ignore[arg-type]
+
+
+def chunked(data: bytes, size: int) -> Iterable[bytes]:
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+async def upload_requests(
+    s: m.UploadSpec, data: bytes, chunk: int = 256 * 1024
+) -> AsyncIterator[u.UploadRequest]:
+    yield u.UploadRequest(spec=s)
+    for piece in chunked(data, chunk):
+        yield u.UploadRequest(chunk=piece)
+
+
+async def progress_requests(
+    s: m.UploadSpec, data: bytes, chunk: int = 256 * 1024
+) -> AsyncIterator[u.UploadWithProgressRequest]:
+    yield u.UploadWithProgressRequest(spec=s)
+    for piece in chunked(data, chunk):
+        yield u.UploadWithProgressRequest(chunk=piece)
+
+
+async def batch_requests(
+    s: m.UploadSpec, data: bytes, count: int, concurrency: int = 0
+) -> AsyncIterator[u.UploadImageMultipleTimesRequest]:
+    yield u.UploadImageMultipleTimesRequest(
+        spec=u.BatchUploadSpec(upload=s, count=count, max_concurrency=concurrency)
+    )
+    for piece in chunked(data, 256 * 1024):
+        yield u.UploadImageMultipleTimesRequest(chunk=piece)
+
+
+def error_details(err: grpc.aio.AioRpcError) -> tuple[
+    error_details_pb2.ErrorInfo | None, list[str], float | None
+]:
+    """(ErrorInfo, BadRequest field names, RetryInfo delay) from the status details trailer."""
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    info, fields, delay = None, [], None
+    if status is None:
+        return info, fields, delay
+    for any_msg in status.details:
+        if any_msg.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            any_msg.Unpack(info)
+        elif any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            any_msg.Unpack(bad)
+            fields = [v.field for v in bad.field_violations]
+        elif any_msg.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            any_msg.Unpack(retry)
+            delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+    return info, fields, delay
+
+
+def gateway_settings(**overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "listen": "127.0.0.1:0",
+        "emulator_processing_seconds": 0.2,
+        "min_poll_interval_s": 0.05,
+        "log_format": "console",
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def fast_emulator(**overrides: object) -> EmulatorConfig:
+    """Quick processing and polling; keeps delivered bytes so tests can compare them."""
+    base: dict[str, object] = {"processing_seconds": 0.2, "check_after_secs": 0, "keep_bytes": True}
+    base.update(overrides)
+    return EmulatorConfig(**base)  # type: ignore[arg-type]
