@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(wildcard proto/mediagate/v1/*.proto)
 PY_OUT := service
 
-.PHONY: all run test venv proto proto-check lint typecheck pytest clean emulator
+.PHONY: all run test venv proto proto-check lint pytest clean emulator docs
 
 all: test
 
@@ -40,6 +40,9 @@ test: $(STAMP) proto-check lint pytest
 
 run: $(STAMP)
 	$(BIN)/mediagate demo
+
+docs: $(STAMP)
+	$(BIN)/python scripts/gen-config-doc.py docs/configuration.md
 
 emulator: $(STAMP)
 	$(BIN)/mediagate emulator --port 8400

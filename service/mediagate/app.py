@@ -40,7 +40,9 @@ _DEMO_COOKIES: Final = (
 
 
 class Gateway:
-    def __init__(self, settings: Settings, *, emulator_config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, emulator_config: EmulatorConfig | None = None
+    ) -> None:
         """`emulator_config` replaces the embedded emulator's settings-derived configuration
         (tests use it for fault-free fast processing, kept bytes, refused tokens)."""
         self.settings = settings

@@ -1,22 +1,16 @@
-"""Fixtures for the adapter tests: credentials, sessions, and retries without waiting."""
+"""Fixtures for the adapter tests: credentials and an X session.
+
+Retry waits are switched off for the whole run by the root conftest (`stamina.set_testing`, with
+each command's own attempt count kept).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import stamina
-from x_testkit import AUTH_TOKEN, CT0, TWID
 
 from mediagate.core.models import BrowserProfile, Credentials, XSession
 
-
-@pytest.fixture(autouse=True)
-def _fast_retries() -> Iterator[None]:
-    # No backoff waits; `cap=True` keeps each command's own attempt count from the retry table.
-    stamina.set_testing(True, attempts=100, cap=True)
-    yield
-    stamina.set_testing(False)
+from .x_testkit import AUTH_TOKEN, CT0, TWID
 
 
 @pytest.fixture

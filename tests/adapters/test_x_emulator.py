@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import pytest
 from PIL import Image
-from x_testkit import AUTH_TOKEN, CT0
 
 from mediagate.adapters.emulator import EmulatorConfig, EmulatorServer
 from mediagate.adapters.x import XClientConfig, XUploadClient
@@ -35,6 +34,8 @@ from mediagate.core.models import (
 )
 from mediagate.core.sniff import MediaType
 from mediagate.core.upstream import InitParams
+
+from .x_testkit import AUTH_TOKEN, CT0
 
 FAST = EmulatorConfig(processing_seconds=0.2, check_after_secs=0)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from x_testkit import CaptureServer, HttpProxy, SocksServer
 
 from mediagate.adapters.x import XClientConfig, XUploadClient
 from mediagate.core.errors import InvalidInput, UpstreamUnavailable
 from mediagate.core.models import XSession
+
+from .x_testkit import CaptureServer, HttpProxy, SocksServer
 
 MEDIA_ID = "1880000000000000001"
 

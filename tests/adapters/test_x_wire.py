@@ -10,7 +10,6 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
-from x_testkit import AUTH_TOKEN, CT0, TWID, Captured, CaptureServer
 
 from mediagate.adapters.x import XClientConfig, XUploadClient
 from mediagate.core.categories import MediaCategory
@@ -19,6 +18,8 @@ from mediagate.core.models import BrowserProfile, MediaMetadata, SensitiveWarnin
 from mediagate.core.sniff import MediaType
 from mediagate.core.upstream import InitParams
 from mediagate.core.x_constants import METADATA_PATH, PUBLIC_BEARER_TOKEN, UPLOAD_PATH
+
+from .x_testkit import AUTH_TOKEN, CT0, TWID, Captured, CaptureServer
 
 MEDIA_ID = "1880000000000000001"
 BOUNDARY = re.compile(r"----WebKitFormBoundary[A-Za-z0-9]{16}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mediagate.core.mp4 import Mp4DurationError, mvhd_duration_ms
 from mediagate.core.sniff import MediaType, sniff_media_type
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
 from mediagate.core.perturb import NONCE_BYTES, PerturbError, make_nonces, perturb
 from mediagate.core.sniff import MediaType, sniff_media_type
-from PIL import Image, ImageDraw
 
 
 def _picture(mode: str = "RGB", size: tuple[int, int] = (33, 21)) -> Image.Image:

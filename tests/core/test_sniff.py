@@ -8,8 +8,9 @@ import struct
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mediagate.core.sniff import SNIFF_PREFIX_BYTES, MediaType, sniff_media_type
 from PIL import Image
+
+from mediagate.core.sniff import SNIFF_PREFIX_BYTES, MediaType, sniff_media_type
 
 
 def _picture(mode: str = "RGB", size: tuple[int, int] = (24, 16)) -> Image.Image:

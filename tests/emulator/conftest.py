@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from mediagate.adapters.emulator import EmulatorConfig, EmulatorServer
 
 from .helpers import Creds, XClient

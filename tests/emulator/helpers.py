@@ -15,12 +15,14 @@ import secrets
 import string
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from mediagate.core.x_constants import METADATA_PATH, PUBLIC_BEARER_TOKEN, UPLOAD_PATH
 from multidict import CIMultiDictProxy
 from PIL import Image
+
+from mediagate.core.x_constants import METADATA_PATH, PUBLIC_BEARER_TOKEN, UPLOAD_PATH
 
 MiB = 1024 * 1024
 
@@ -52,6 +54,11 @@ def make_mp4(mdat_bytes: int = 4096, duration: int = 3000) -> bytes:
     ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
     moov = box(b"moov", mvhd(1000, duration))
     return ftyp + moov + box(b"mdat", os.urandom(mdat_bytes))
+
+
+def spooled_sizes(spool_dir: str | Path) -> list[int]:
+    """Sizes of the files in an emulator's spool directory (blocking; they are tiny)."""
+    return sorted(path.stat().st_size for path in Path(spool_dir).iterdir())
 
 
 # --- credentials ------------------------------------------------------------------------------
@@ -106,10 +113,14 @@ def webkit_boundary() -> str:
 def multipart_media(chunk: bytes, boundary: str, filename: str = "blob") -> bytes:
     """The body x-api-rs builds by hand: one `media` part named `blob`."""
     return (
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="media"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + chunk + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="media"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + chunk
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
 
 class XClient:
@@ -140,7 +151,9 @@ class XClient:
                 body = None
             return Resp(response.status, body, text, response.headers)
 
-    async def init(self, total_bytes: int, media_type: str, category: str | None, **extra: str) -> Resp:
+    async def init(
+        self, total_bytes: int, media_type: str, category: str | None, **extra: str
+    ) -> Resp:
         params = {"command": "INIT", "total_bytes": str(total_bytes), "media_type": media_type}
         if category is not None:
             params["media_category"] = category
@@ -165,7 +178,9 @@ class XClient:
     async def status(self, media_id: str) -> Resp:
         return await self.request("GET", params={"command": "STATUS", "media_id": media_id})
 
-    async def metadata(self, body: str | dict[str, Any], content_type: str = "application/json") -> Resp:
+    async def metadata(
+        self, body: str | dict[str, Any], content_type: str = "application/json"
+    ) -> Resp:
         text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
         return await self.request(
             "POST", METADATA_PATH, data=text.encode(), headers={"content-type": content_type}

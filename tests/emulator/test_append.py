@@ -10,11 +10,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from mediagate.adapters.emulator import EmulatorServer
 from mediagate.core.x_constants import MAX_SEGMENT_BYTES
 
 from .conftest import EmulatorFactory
-from .helpers import Creds, MiB, XClient, make_image, make_mp4
+from .helpers import Creds, MiB, XClient, make_image, make_mp4, spooled_sizes
 
 
 async def _init(client: XClient, data: bytes, media_type: str = "video/mp4") -> str:
@@ -147,7 +148,9 @@ async def test_eight_mib_segment_is_refused_in_strict_mode(client: XClient) -> N
     media_id = await _init(client, bytes(9 * MiB))
     refused = await client.append(media_id, 0, os.urandom(8 * MiB))
     assert refused.status == 400
-    assert refused.body["error"] == f"Segment size exceeds the maximum of {MAX_SEGMENT_BYTES} bytes."
+    assert (
+        refused.body["error"] == f"Segment size exceeds the maximum of {MAX_SEGMENT_BYTES} bytes."
+    )
     exact = await client.append(media_id, 0, os.urandom(MAX_SEGMENT_BYTES))
     assert exact.status == 204
     over = await client.append(media_id, 1, os.urandom(MAX_SEGMENT_BYTES + 1))
@@ -167,9 +170,15 @@ async def test_oversize_media_data_is_refused(client: XClient) -> None:
     assert "exceeds the maximum" in refused.body["error"]
 
 
-@pytest.mark.parametrize(("strict", "index", "status"), [
-    (True, 999, 204), (True, 1000, 400), (False, 9999, 204), (False, 10000, 400),
-])
+@pytest.mark.parametrize(
+    ("strict", "index", "status"),
+    [
+        (True, 999, 204),
+        (True, 1000, 400),
+        (False, 9999, 204),
+        (False, 10000, 400),
+    ],
+)
 async def test_segment_index_bounds(
     emulator_factory: EmulatorFactory,
     session: aiohttp.ClientSession,
@@ -230,7 +239,10 @@ async def test_missing_media_part(client: XClient, content_type: str | None) -> 
         data=data,
     )
     assert result.status == 400
-    assert result.body == {"request": "/i/media/upload.json", "error": "media parameter is missing."}
+    assert result.body == {
+        "request": "/i/media/upload.json",
+        "error": "media parameter is missing.",
+    }
 
 
 async def test_segments_must_add_up(client: XClient) -> None:
@@ -281,14 +293,69 @@ async def test_segments_are_spooled_and_removed(client: XClient, emulator: Emula
     media_id = await _init(client, data)
     await client.append(media_id, 0, data[:10_000])
     await client.append(media_id, 1, data[10_000:])
-    spooled = os.listdir(emulator.spool_dir)
-    assert len(spooled) == 2
-    assert sum(os.path.getsize(os.path.join(emulator.spool_dir, f)) for f in spooled) == len(data)
+    assert spooled_sizes(emulator.spool_dir) == sorted([10_000, len(data) - 10_000])
     assert (await client.finalize(media_id)).status == 200
-    assert os.listdir(emulator.spool_dir) == []
+    assert spooled_sizes(emulator.spool_dir) == []
 
 
 async def _requests(client: XClient) -> list[dict[str, Any]]:
     async with client.session.get(client.base_url + "/__emulator__/requests") as response:
         body: dict[str, list[dict[str, Any]]] = await response.json()
         return body["requests"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        (
+            b'--XX\r\nContent-Disposition: form-data; name="media"; filename="blob"\r\n\r\n'
+            + b"a" * 50,
+            "multipart/form-data; boundary=XX",
+            "Invalid multipart body.",
+        ),
+        (b"garbage", "multipart/form-data", "Invalid multipart body."),
+        (b"garbage", "multipart/form-data; boundary=XX", "Invalid multipart body."),
+        (
+            b"--XX\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--XX--\r\n",
+            "multipart/form-data; boundary=XX",
+            "Invalid multipart body: a part has no name.",
+        ),
+    ],
+)
+async def test_malformed_multipart(
+    client: XClient, body: bytes, content_type: str, error: str
+) -> None:
+    media_id = await _init(client, bytes(100), "image/png")
+    result = await client.request(
+        "POST",
+        params={"command": "APPEND", "media_id": media_id, "segment_index": "0"},
+        data=body,
+        headers={"content-type": content_type},
+    )
+    assert result.status == 400
+    assert result.body["error"] == error
+
+
+async def test_media_part_without_filename_and_any_boundary(client: XClient) -> None:
+    media_id = await _init(client, bytes(3), "image/png")
+    result = await client.request(
+        "POST",
+        params={"command": "APPEND", "media_id": media_id, "segment_index": "0"},
+        data=b'--a\'()+_,-./:=?\r\nContent-Disposition: form-data; name="media"\r\n\r\n'
+        b"abc\r\n--a'()+_,-./:=?--\r\n",
+        headers={"content-type": 'multipart/form-data; boundary="a\'()+_,-./:=?"'},
+    )
+    assert result.status == 204, result.text
+    assert (await client.introspect(media_id))["segment_sizes"] == [3]
+
+
+async def test_media_expires(
+    emulator_factory: EmulatorFactory, session: aiohttp.ClientSession, creds: Creds
+) -> None:
+    async with emulator_factory(expires_after_secs=1) as emu:
+        client = XClient(session, emu.base_url, creds)
+        media_id = await _init(client, bytes(10), "image/png")
+        await asyncio.sleep(1.05)
+        expired = await client.append(media_id, 0, bytes(10))
+        assert expired.status == 400
+        assert expired.body["error"] == f"Invalid media_id: {media_id}."

@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import aiohttp
 import pytest
+
+from mediagate.adapters.emulator import EmulatorServer
 from mediagate.core.x_constants import METADATA_PATH, PUBLIC_BEARER_TOKEN
 
 from .conftest import EmulatorFactory
@@ -35,7 +37,9 @@ _CREDS = Creds()
         ),
     ],
 )
-async def test_unauthenticated(client: XClient, headers: dict[str, str]) -> None:
+async def test_unauthenticated(
+    client: XClient, emulator: EmulatorServer, headers: dict[str, str]
+) -> None:
     async with client.session.post(
         client.base_url + "/i/media/upload.json", params=INIT, headers=headers
     ) as response:
@@ -44,6 +48,8 @@ async def test_unauthenticated(client: XClient, headers: dict[str, str]) -> None
             "errors": [{"code": 32, "message": "Could not authenticate you."}]
         }
         assert "x-rate-limit-limit" in response.headers
+    [entry] = emulator.state.requests()
+    assert (entry.command, entry.status) == ("INIT", 401)
 
 
 @pytest.mark.parametrize(
@@ -99,14 +105,10 @@ async def test_token_lists(
         assert revoked_result.error_code() == 32
         suspended_result = await client.request("POST", params=INIT, creds=suspended)
         assert suspended_result.status == 403
-        assert suspended_result.body == {
-            "errors": [
-                {
-                    "code": 64,
-                    "message": "Your account is suspended and is not permitted to access this feature.",
-                }
-            ]
-        }
+        assert suspended_result.error_code() == 64
+        assert suspended_result.body["errors"][0]["message"] == (
+            "Your account is suspended and is not permitted to access this feature."
+        )
         stranger_result = await client.request("POST", params=INIT, creds=stranger)
         assert stranger_result.status == 401
         metadata = await client.request("POST", METADATA_PATH, data=b"{}", creds=stranger)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+
 from mediagate.adapters.emulator import EmulatorServer
 
 from .helpers import XClient, make_image, make_mp4
@@ -101,9 +102,7 @@ async def test_error_rate_and_seed(client: XClient, emulator: EmulatorServer) ->
     assert (await client.status(media_id)).status == 503
     assert (await client.metadata({"media_id": media_id})).status == 200
 
-    status, _ = await _faults(
-        client, "POST", {"error_rate": {"INIT": {"rate": 0.5, "status": 500}}, "seed": 7}
-    )
+    await _faults(client, "POST", {"error_rate": {"INIT": {"rate": 0.5, "status": 500}}, "seed": 7})
     first = [(await client.init(10, "image/png", None)).status for _ in range(20)]
     await _faults(client, "POST", {"seed": 7})
     second = [(await client.init(10, "image/png", None)).status for _ in range(20)]

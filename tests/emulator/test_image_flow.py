@@ -6,6 +6,7 @@ import hashlib
 import os
 
 import pytest
+
 from mediagate.adapters.emulator import EmulatorServer
 
 from .helpers import XClient, make_image
@@ -79,7 +80,9 @@ async def test_jpeg_with_inserted_comment_segment_is_accepted(client: XClient) -
 _NOISY_PNG = make_image("PNG", noise=True)
 
 
-@pytest.mark.parametrize("payload", [b"not an image at all" * 10, _NOISY_PNG[: len(_NOISY_PNG) // 2]])
+@pytest.mark.parametrize(
+    "payload", [b"not an image at all" * 10, _NOISY_PNG[: len(_NOISY_PNG) // 2]]
+)
 async def test_unreadable_image_is_invalid_media(client: XClient, payload: bytes) -> None:
     media_id, final = await client.upload(payload, "image/png", "tweet_image")
     assert final.status == 400
@@ -119,9 +122,7 @@ async def test_other_upload_paths_behave_the_same(client: XClient, path: str) ->
     media_id = init.body["media_id_string"]
     # Any of the paths can continue an upload: they are one host with identical semantics.
     assert (await client.append(media_id, 0, data)).status == 204
-    final = await client.request(
-        "POST", path, params={"command": "FINALIZE", "media_id": media_id}
-    )
+    final = await client.request("POST", path, params={"command": "FINALIZE", "media_id": media_id})
     assert final.status == 201
     assert final.body["image"]["image_type"] == "image/png"
 

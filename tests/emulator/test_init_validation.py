@@ -20,7 +20,10 @@ from .helpers import Creds, MiB, XClient
         ({"total_bytes": "0", "media_type": "image/png"}, "Invalid total_bytes: 0."),
         ({"total_bytes": "-5", "media_type": "image/png"}, "Invalid total_bytes: -5."),
         ({"total_bytes": "1e3", "media_type": "image/png"}, "Invalid total_bytes: 1e3."),
-        ({"total_bytes": "10", "media_type": "application/zip"}, "Invalid media_type: application/zip."),
+        (
+            {"total_bytes": "10", "media_type": "application/zip"},
+            "Invalid media_type: application/zip.",
+        ),
         (
             {"total_bytes": "10", "media_type": "image/png", "media_category": "tweet_photo"},
             "Invalid media_category: tweet_photo.",
@@ -51,7 +54,10 @@ async def test_bad_init_params(client: XClient, params: dict[str, str], error: s
 async def test_category_and_type_must_fit(client: XClient, category: str, media_type: str) -> None:
     result = await client.init(100, media_type, category)
     assert result.status == 400
-    assert result.body["error"] == f"media_type {media_type} is not supported for media_category {category}."
+    assert (
+        result.body["error"]
+        == f"media_type {media_type} is not supported for media_category {category}."
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+
 from mediagate.adapters.emulator import EmulatorConfig, EmulatorServer, serve_forever
 
 from .conftest import EmulatorFactory
-from .helpers import Creds, XClient, make_image, make_mp4
+from .helpers import Creds, XClient, make_image, make_mp4, spooled_sizes
 
 
 async def _get(client: XClient, path: str) -> tuple[int, Any]:
@@ -93,13 +94,13 @@ async def test_reset(client: XClient, emulator: EmulatorServer) -> None:
     init = await client.init(len(data), "video/mp4", "amplify_video")
     await client.append(init.body["media_id_string"], 0, data)
     emulator.faults.fail_next(None, 10)
-    assert os.listdir(emulator.spool_dir)
+    assert spooled_sizes(emulator.spool_dir) == [len(data)]
     async with client.session.post(client.base_url + "/__emulator__/reset") as response:
         assert response.status == 200
     assert emulator.state.all_media() == []
     assert emulator.state.requests() == []
     assert emulator.faults.snapshot()["fail_next"] == []
-    assert os.listdir(emulator.spool_dir) == []
+    assert spooled_sizes(emulator.spool_dir) == []
 
 
 async def test_keep_bytes(
@@ -124,21 +125,22 @@ async def test_bytes_not_kept_by_default(client: XClient, emulator: EmulatorServ
         emulator.state.media("42")
 
 
-async def test_lifecycle_and_spool_cleanup(tmp_path: Any) -> None:
+async def test_lifecycle_and_spool_cleanup(tmp_path: Path) -> None:
     server = EmulatorServer(EmulatorConfig(spool_dir=tmp_path))
     with pytest.raises(RuntimeError):
         _ = server.port
     await server.start()
     assert server.base_url == f"http://127.0.0.1:{server.port}"
-    spool = server.spool_dir
-    assert os.path.dirname(spool) == str(tmp_path)
-    async with aiohttp.ClientSession() as session:
-        async with session.get(server.base_url + "/__emulator__/health") as response:
-            assert await response.json() == {"ok": True}
+    spool = Path(server.spool_dir)
+    assert spool.parent == tmp_path
+    url = server.base_url + "/__emulator__/health"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert await response.json() == {"ok": True}
     server.close()
     server.close()  # idempotent
     await server.wait_closed()
-    assert not os.path.exists(spool)
+    with pytest.raises(FileNotFoundError):
+        spooled_sizes(spool)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(server.base_url + "/__emulator__/health")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from mediagate.core.x_constants import METADATA_PATH
 
 from .helpers import Creds, XClient, make_image
@@ -100,7 +101,9 @@ async def test_alt_text_limit_is_inclusive(client: XClient) -> None:
 async def test_unknown_media_id_is_324(client: XClient, media_id: object) -> None:
     result = await client.metadata({"media_id": media_id, "alt_text": {"text": "x"}})
     assert result.status == 400
-    assert result.body == {"errors": [{"code": 324, "message": "The validation of media ids failed."}]}
+    assert result.body == {
+        "errors": [{"code": 324, "message": "The validation of media ids failed."}]
+    }
 
 
 async def test_foreign_media_id_is_324(client: XClient) -> None:
@@ -125,7 +128,9 @@ async def test_missing_media_id_and_bad_bodies(client: XClient) -> None:
     assert not_json.error_code() == 44
     array = await client.metadata("[]")
     assert array.status == 400
-    wrong_type = await client.metadata('{"media_id":"1"}', content_type="application/x-www-form-urlencoded")
+    wrong_type = await client.metadata(
+        '{"media_id":"1"}', content_type="application/x-www-form-urlencoded"
+    )
     assert wrong_type.status == 400
     assert "Content-Type" in wrong_type.body["errors"][0]["message"]
 
@@ -139,3 +144,9 @@ async def test_legacy_metadata_path(client: XClient) -> None:
         headers={"content-type": "application/json; charset=utf-8"},
     )
     assert result.status == 200
+
+
+async def test_deeply_nested_json_is_a_400(client: XClient) -> None:
+    result = await client.metadata("[" * 30_000 + "]" * 30_000)
+    assert result.status == 400
+    assert result.error_code() == 44

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mediagate.adapters.emulator.errors import ApiError
 from mediagate.adapters.emulator.metadata import parse_metadata
 from mediagate.adapters.emulator.probe import InvalidMedia, probe_image, probe_mp4
@@ -18,8 +20,7 @@ from .helpers import box, make_image, make_mp4, mvhd
 
 
 def _write(data: bytes) -> Path:
-    handle = tempfile.NamedTemporaryFile(delete=False, suffix=".bin")
-    with handle:
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".bin") as handle:
         handle.write(data)
     return Path(handle.name)
 
@@ -68,10 +69,8 @@ def test_mp4_rejections(data: bytes) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=300))
 def test_mp4_probe_never_crashes(data: bytes) -> None:
-    try:
+    with contextlib.suppress(InvalidMedia):
         _probe(data)
-    except InvalidMedia:
-        pass
 
 
 @settings(max_examples=60, deadline=None)
@@ -79,10 +78,8 @@ def test_mp4_probe_never_crashes(data: bytes) -> None:
 def test_mp4_probe_survives_corruption(noise: bytes, cut: int) -> None:
     original = make_mp4(50)
     corrupted = original[:cut] + noise + original[cut + len(noise) :]
-    try:
+    with contextlib.suppress(InvalidMedia):
         _probe(corrupted)
-    except InvalidMedia:
-        pass
 
 
 @settings(max_examples=60, deadline=None)
@@ -133,7 +130,11 @@ def test_metadata_flags_accept_strings_and_booleans(
     assert parsed["sensitive_media_warning"] == warnings
 
 
-@given(st.one_of(st.integers(), st.none(), st.text().filter(lambda s: s.lower() not in ("true", "false"))))
+@given(
+    st.one_of(
+        st.integers(), st.none(), st.text().filter(lambda s: s.lower() not in ("true", "false"))
+    )
+)
 def test_metadata_flags_reject_other_values(value: object) -> None:
     with pytest.raises(ApiError):
         parse_metadata({"grok_actions": {"block_grok_edit": value}}, 1000)

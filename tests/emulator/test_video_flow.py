@@ -96,9 +96,7 @@ async def test_status_moves_pending_in_progress_succeeded(
         (make_mp4(2000)[:-100], "overruns the file"),
     ],
 )
-async def test_garbage_video_fails_processing(
-    client: XClient, payload: bytes, reason: str
-) -> None:
+async def test_garbage_video_fails_processing(client: XClient, payload: bytes, reason: str) -> None:
     media_id, final = await client.upload(payload, "video/mp4", "amplify_video")
     assert final.status == 200
     done = (await _poll_until_done(client, media_id))[-1]

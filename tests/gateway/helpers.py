@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
@@ -9,10 +10,11 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from mediagate.adapters.emulator import EmulatorConfig
-from mediagate.app import DEMO_ACCOUNT
+from mediagate.app import DEMO_ACCOUNT, Gateway
 from mediagate.settings import Settings
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
+from mediagate.v1 import upload_service_pb2_grpc as g
 
 DEMO = m.Account(name=DEMO_ACCOUNT)
 GOOD_COOKIES = "auth_token=" + "a" * 40 + "; ct0=" + "b" * 32 + "; twid=u%3D42"
@@ -53,9 +55,9 @@ async def batch_requests(
         yield u.UploadImageMultipleTimesRequest(chunk=piece)
 
 
-def error_details(err: grpc.aio.AioRpcError) -> tuple[
-    error_details_pb2.ErrorInfo | None, list[str], float | None
-]:
+def error_details(
+    err: grpc.aio.AioRpcError,
+) -> tuple[error_details_pb2.ErrorInfo | None, list[str], float | None]:
     """(ErrorInfo, BadRequest field names, RetryInfo delay) from the status details trailer."""
     status = rpc_status.from_call(err)  # type: ignore[arg-type]
     info, fields, delay = None, [], None
@@ -92,3 +94,13 @@ def fast_emulator(**overrides: object) -> EmulatorConfig:
     base: dict[str, object] = {"processing_seconds": 0.2, "check_after_secs": 0, "keep_bytes": True}
     base.update(overrides)
     return EmulatorConfig(**base)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings | None = None, emulator: EmulatorConfig | None = None
+) -> AsyncIterator[tuple[Gateway, g.MediaUploadServiceAsyncStub]]:
+    """A gateway of its own (for settings the shared fixture lacks) and a stub connected to it."""
+    gateway = Gateway(settings or gateway_settings(), emulator_config=emulator or fast_emulator())
+    async with gateway, grpc.aio.insecure_channel(gateway.target) as channel:
+        yield gateway, g.MediaUploadServiceStub(channel)

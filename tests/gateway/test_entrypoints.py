@@ -60,7 +60,8 @@ async def test_serve_uploads_then_stops_cleanly_on_sigterm(
     data = sample_image("PNG")
     async with grpc.aio.insecure_channel(target) as channel:
         stub = g.MediaUploadServiceStub(channel)
-        r = (await stub.Upload(upload_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, data), data))).result
+        s = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, data)
+        r = (await stub.Upload(upload_requests(s, data))).result
     assert r.success, r.error_msg
     proc.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(proc.communicate(), 30)

@@ -12,11 +12,11 @@ from gateway.helpers import (
     error_details,
     fast_emulator,
     gateway_settings,
+    serving,
     spec,
     upload_requests,
 )
 from mediagate.adapters.emulator import EmulatorServer
-from mediagate.app import Gateway
 from mediagate.samples import sample_image, synthetic_mp4
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -67,14 +67,26 @@ BAD_SPECS = [
     ("declared type disagrees", {"media_type": "image/png"}, "spec.media_type"),
     ("unsupported declared type", {"media_type": "image/bmp"}, "spec.media_type"),
     ("no account", {"account": m.Account()}, "spec.account"),
-    ("cookies without ct0", {"account": m.Account(cookies="auth_token=" + "a" * 40)},
-     "spec.account.cookies"),  # fmt: skip
-    ("bad proxy scheme", {"routing": m.Routing(proxy_url="ftp://user:hunter2@proxy:21")},
-     "spec.routing.proxy_url"),  # fmt: skip
-    ("alt text too long", {"metadata": m.MediaMetadata(alt_text="x" * 1001)},
-     "spec.metadata.alt_text"),  # fmt: skip
-    ("processing timeout too long", {"processing_timeout_seconds": 7200},
-     "spec.processing_timeout_seconds"),  # fmt: skip
+    (
+        "cookies without ct0",
+        {"account": m.Account(cookies="auth_token=" + "a" * 40)},
+        "spec.account.cookies",
+    ),
+    (
+        "bad proxy scheme",
+        {"routing": m.Routing(proxy_url="ftp://user:hunter2@proxy:21")},
+        "spec.routing.proxy_url",
+    ),
+    (
+        "alt text too long",
+        {"metadata": m.MediaMetadata(alt_text="x" * 1001)},
+        "spec.metadata.alt_text",
+    ),
+    (
+        "processing timeout too long",
+        {"processing_timeout_seconds": 7200},
+        "spec.processing_timeout_seconds",
+    ),
     ("negative duration", {"duration_ms": -5.0}, "spec.duration_ms"),
 ]
 
@@ -173,33 +185,30 @@ async def test_upstream_401_is_unauthenticated_without_leaking_cookies(
 async def test_upstream_403_429_and_unavailable() -> None:
     suspended = "c" * 40
     config = fast_emulator(suspended_tokens=frozenset({suspended}))
-    async with Gateway(gateway_settings(), emulator_config=config) as gw:
+    async with serving(emulator=config) as (gw, stub):
         assert gw.emulator is not None
-        async with grpc.aio.insecure_channel(gw.target) as channel:
-            stub = g.MediaUploadServiceStub(channel)
-            cookies = f"auth_token={suspended}; ct0=" + "d" * 32
-            s = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, JPEG, account=m.Account(cookies=cookies))
-            await _expect(stub, s, JPEG, Code.PERMISSION_DENIED, "")
+        cookies = f"auth_token={suspended}; ct0=" + "d" * 32
+        s = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, JPEG, account=m.Account(cookies=cookies))
+        await _expect(stub, s, JPEG, Code.PERMISSION_DENIED, "")
 
-            ok = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, JPEG)
-            gw.emulator.faults.rate_limit_next(1, retry_after=7, command="INIT")
-            err = await _expect(stub, ok, JPEG, Code.RESOURCE_EXHAUSTED, "")
-            assert error_details(err)[2] == pytest.approx(7, abs=1)
+        ok = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, JPEG)
+        gw.emulator.faults.rate_limit_next(1, retry_after=7, command="INIT")
+        err = await _expect(stub, ok, JPEG, Code.RESOURCE_EXHAUSTED, "")
+        assert error_details(err)[2] == pytest.approx(7, abs=1)
 
-            gw.emulator.faults.fail_next("APPEND", 2, status=503)
-            r = (await stub.Upload(upload_requests(ok, JPEG))).result
-            assert r.success, "two 503s are retried away"
+        gw.emulator.faults.fail_next("APPEND", 2, status=503)
+        r = (await stub.Upload(upload_requests(ok, JPEG))).result
+        assert r.success, "two 503s are retried away"
 
-            gw.emulator.faults.fail_next("APPEND", 100, status=503)
-            err = await _expect(stub, ok, JPEG, Code.UNAVAILABLE, "")
-            info, _, _ = error_details(err)
-            assert info is not None and info.metadata["upstream_command"] == "APPEND"
+        gw.emulator.faults.fail_next("APPEND", 100, status=503)
+        err = await _expect(stub, ok, JPEG, Code.UNAVAILABLE, "")
+        info, _, _ = error_details(err)
+        assert info is not None and info.metadata["upstream_command"] == "APPEND"
 
 
 async def test_upstream_unreachable_is_unavailable() -> None:
     settings = gateway_settings(upstream="x", upload_url="http://127.0.0.1:9/i/media/upload.json")
-    async with Gateway(settings) as gw, grpc.aio.insecure_channel(gw.target) as channel:
-        stub = g.MediaUploadServiceStub(channel)
+    async with serving(settings) as (_, stub):
         s = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, JPEG, account=m.Account(cookies=GOOD_COOKIES))
         await _expect(stub, s, JPEG, Code.UNAVAILABLE, "")
 
@@ -229,14 +238,12 @@ async def test_processing_failure_is_a_failed_result(
 
 async def test_processing_timeout_returns_last_state() -> None:
     config = fast_emulator(processing_seconds=60)
-    async with Gateway(gateway_settings(), emulator_config=config) as gw:
-        async with grpc.aio.insecure_channel(gw.target) as channel:
-            stub = g.MediaUploadServiceStub(channel)
-            data = synthetic_mp4(100_000, duration_ms=2000)
-            s = spec(m.MEDIA_CATEGORY_DM_VIDEO, data, processing_timeout_seconds=1)
-            r = (await stub.Upload(upload_requests(s, data))).result
-            assert r.success
-            assert r.processing_info.state in (
-                m.PROCESSING_STATE_PENDING,
-                m.PROCESSING_STATE_IN_PROGRESS,
-            )
+    async with serving(emulator=config) as (_, stub):
+        data = synthetic_mp4(100_000, duration_ms=2000)
+        s = spec(m.MEDIA_CATEGORY_DM_VIDEO, data, processing_timeout_seconds=1)
+        r = (await stub.Upload(upload_requests(s, data))).result
+        assert r.success
+        assert r.processing_info.state in (
+            m.PROCESSING_STATE_PENDING,
+            m.PROCESSING_STATE_IN_PROGRESS,
+        )

@@ -9,8 +9,14 @@ import grpc
 import pytest
 from PIL import Image
 
-from gateway.helpers import DEMO, batch_requests, error_details, progress_requests, spec
-from gateway.helpers import upload_requests
+from gateway.helpers import (
+    DEMO,
+    batch_requests,
+    error_details,
+    progress_requests,
+    spec,
+    upload_requests,
+)
 from mediagate.adapters.emulator import EmulatorServer
 from mediagate.samples import sample_image, synthetic_mp4
 from mediagate.v1 import media_pb2 as m

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-import grpc
 import pytest
 
 from gateway.helpers import (
     GOOD_COOKIES,
-    fast_emulator,
     gateway_settings,
     progress_requests,
+    serving,
     spec,
     upload_requests,
 )
@@ -46,7 +45,8 @@ async def test_image_every_category_and_format(
     assert at_x.sha256 == hashlib.sha256(data).hexdigest() == r.sha256
     assert at_x.finalize_params is not None
     assert at_x.finalize_params["original_md5"] == hashlib.md5(data).hexdigest()
-    assert at_x.media_category == m.MediaCategory.Name(category).removeprefix("MEDIA_CATEGORY_").lower()  # type: ignore[arg-type]
+    name = m.MediaCategory.Name(category)  # type: ignore[arg-type]
+    assert at_x.media_category == name.removeprefix("MEDIA_CATEGORY_").lower()
 
 
 @pytest.mark.parametrize("category", [m.MEDIA_CATEGORY_AMPLIFY_VIDEO, m.MEDIA_CATEGORY_DM_VIDEO])
@@ -113,24 +113,17 @@ async def test_large_video_in_small_chunks_is_byte_exact_within_memory_bound(
     assert gauge.current == 0
 
 
-async def test_segment_size_is_raised_to_stay_within_1000_segments(
-    emulator: EmulatorServer,
-) -> None:
+async def test_segment_size_is_raised_to_stay_within_1000_segments() -> None:
     settings = gateway_settings(segment_bytes=64 * 1024, video_limit_bytes=100 * 1024 * 1024)
-    async with Gateway(settings, emulator_config=fast_emulator()) as gw:
-        async with grpc.aio.insecure_channel(gw.target) as channel:
-            stub = g.MediaUploadServiceStub(channel)
-            data = synthetic_mp4(70 * 1024 * 1024, duration_ms=30_000)
-            r = (
-                await stub.Upload(
-                    upload_requests(spec(m.MEDIA_CATEGORY_AMPLIFY_VIDEO, data), data, 1024 * 1024)
-                )
-            ).result
-            assert r.success, r.error_msg
-            assert gw.emulator is not None
-            at_x = gw.emulator.state.media(r.media_id_string)
-            assert at_x.segment_count <= 1000
-            assert at_x.sha256 == hashlib.sha256(data).hexdigest()
+    async with serving(settings) as (gw, stub):
+        data = synthetic_mp4(70 * 1024 * 1024, duration_ms=30_000)
+        s = spec(m.MEDIA_CATEGORY_AMPLIFY_VIDEO, data)
+        r = (await stub.Upload(upload_requests(s, data, 1024 * 1024))).result
+        assert r.success, r.error_msg
+        assert gw.emulator is not None
+        at_x = gw.emulator.state.media(r.media_id_string)
+        assert at_x.segment_count <= 1000
+        assert at_x.sha256 == hashlib.sha256(data).hexdigest()
 
 
 async def test_inline_cookies_and_declared_media_type(

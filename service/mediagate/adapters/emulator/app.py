@@ -66,9 +66,15 @@ class XRoutes:
     def __init__(self, core: EmulatorCore) -> None:
         self._core = core
 
-    def wrap(self, handler: XHandler) -> Handler:
+    def wrap(self, handler: XHandler, command: str | None = None) -> Handler:
+        """`command` names the route's fixed command; else the query's is logged until the
+        handler has read the body."""
+
         async def route(request: web.Request) -> web.StreamResponse:
-            ctx = RequestContext()
+            ctx = RequestContext(
+                command=command or request.query.get("command"),
+                media_id=request.query.get("media_id"),
+            )
             started = time.monotonic()
             response, rate = await self._run(handler, request, ctx)
             for name, value in rate.headers().items():
@@ -140,7 +146,7 @@ def build_app(core: EmulatorCore) -> web.Application:
     for path in UPLOAD_PATHS:
         app.router.add_route("GET", path, upload_route)
         app.router.add_route("POST", path, upload_route)
-    metadata_route = routes.wrap(metadata.handle)
+    metadata_route = routes.wrap(metadata.handle, "METADATA")
     for path in METADATA_PATHS:
         app.router.add_route("POST", path, metadata_route)
     add_introspection_routes(app, core)

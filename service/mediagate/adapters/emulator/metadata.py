@@ -137,7 +137,7 @@ class MetadataHandler:
         await self._faults.apply("METADATA")
         try:
             body = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise ApiError(400, CODE_INVALID_PARAM, "Request body is not valid JSON.") from exc
         if not isinstance(body, dict):
             raise ApiError(400, CODE_INVALID_PARAM, "Request body must be a JSON object.")

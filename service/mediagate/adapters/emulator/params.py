@@ -104,15 +104,19 @@ def _add_field(parsed: ParsedRequest, name: str, value: str) -> None:
 async def _read_multipart(
     request: web.Request, spool: Spool, cap: int, parsed: ParsedRequest
 ) -> None:
+    # aiohttp reports malformed multipart (no boundary, truncated parts, bad headers) with
+    # ValueError, AssertionError or RuntimeError depending on where parsing stopped.
     try:
-        reader = await request.multipart()
-    except (ValueError, AssertionError) as exc:
+        await _read_parts(await request.multipart(), spool, cap, parsed)
+    except (ValueError, AssertionError, RuntimeError) as exc:
         raise UploadError("Invalid multipart body.") from exc
+
+
+async def _read_parts(
+    reader: MultipartReader, spool: Spool, cap: int, parsed: ParsedRequest
+) -> None:
     while True:
-        try:
-            part = await reader.next()
-        except (ValueError, AssertionError, RuntimeError) as exc:
-            raise UploadError("Invalid multipart body.") from exc
+        part = await reader.next()
         if part is None:
             return
         if isinstance(part, MultipartReader):

@@ -7,6 +7,10 @@
   containing `ftyp` and a `moov` that holds an `mvhd`; its duration is reported. No codec check.
 - GIF categories: the bytes must decode as a GIF.
 - Subtitles: UTF-8 text.
+
+Deliberately independent of `mediagate.core.mp4` (the client's prefix parser): the emulator
+plays X, and a shared parser would let a client-side parsing bug pass the client's own tests.
+Here the whole file is on disk, so boxes are walked with seeks rather than over a prefix.
 """
 
 from __future__ import annotations

@@ -269,13 +269,16 @@ class EmulatorState:
 
     # --- introspection ------------------------------------------------------------------------
 
-    def media(self, media_id: int | str) -> MediaSnapshot:
-        """Snapshot of one media; KeyError if unknown."""
+    def _record(self, media_id: int | str) -> MediaRecord:
         parsed = parse_media_id(media_id)
         record = self._media.get(parsed) if parsed is not None else None
         if record is None:
             raise KeyError(media_id)
-        return snapshot(record, time.monotonic())
+        return record
+
+    def media(self, media_id: int | str) -> MediaSnapshot:
+        """Snapshot of one media, whoever owns it; KeyError if unknown."""
+        return snapshot(self._record(media_id), time.monotonic())
 
     def all_media(self) -> list[MediaSnapshot]:
         now = time.monotonic()
@@ -286,10 +289,7 @@ class EmulatorState:
 
     def media_bytes(self, media_id: int | str) -> bytes | None:
         """The assembled bytes when `keep_bytes` is on and the media was finalized."""
-        parsed = parse_media_id(media_id)
-        record = self._media.get(parsed) if parsed is not None else None
-        if record is None:
-            raise KeyError(media_id)
+        record = self._record(media_id)
         return record.kept_path.read_bytes() if record.kept_path else None
 
 

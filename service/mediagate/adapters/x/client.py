@@ -32,9 +32,9 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import TYPE_CHECKING, Final, Self, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -60,7 +60,7 @@ from mediagate.adapters.x.retry import Command, call_with_retries
 from mediagate.adapters.x.sessions import SessionPool
 from mediagate.core.errors import UpstreamUnavailable
 from mediagate.core.models import MediaMetadata, XSession
-from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply
+from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply, Upstream
 
 __all__ = ["MAX_REPLY_BYTES", "XUploadClient"]
 
@@ -93,8 +93,9 @@ class _Call:
     session: XSession
     method: str
     url: URL
-    headers: Sequence[tuple[str, str]]
-    body: Callable[[], object] | None = None
+    # Carries the cookie and CSRF values: kept out of repr so no log or traceback shows them.
+    headers: Sequence[tuple[str, str]] = field(repr=False)
+    body: Callable[[], object] | None = field(default=None, repr=False)
     media_id: str | None = None
     segment_index: int | None = None
 
@@ -348,3 +349,9 @@ class XUploadClient:
                 command=call.command.value,
                 status=reply.status,
             ) from exc
+
+
+if TYPE_CHECKING:  # mypy proves the client satisfies the pipeline's seam
+
+    def _is_upstream(client: XUploadClient) -> Upstream:
+        return client

@@ -13,6 +13,7 @@ __all__ = ["MAX_CHUNK_BYTES", "SpecThenChunks", "split_stream"]
 # oversized chunk gets this clear INVALID_ARGUMENT rather than a bare transport error.
 MAX_CHUNK_BYTES: Final = 4 * 1024 * 1024
 
+
 class _Message(Protocol):
     @property
     def chunk(self) -> bytes: ...
