@@ -147,6 +147,7 @@ async def test_video_flow(
         if status.processing_info.state.terminal:
             break
         await asyncio.sleep(0.05)
+    assert status.processing_info is not None
     assert status.processing_info.state is ProcessingState.SUCCEEDED
     assert status.media_id_string == init.media_id_string
     media = await introspect(emulator, f"media/{init.media_id_string}")

@@ -14,6 +14,7 @@ import json
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 from aiohttp import web
 
@@ -170,17 +171,17 @@ class _StreamServer:
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def __aenter__(self) -> _StreamServer:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._on_connect, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

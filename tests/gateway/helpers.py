@@ -60,7 +60,9 @@ def error_details(
 ) -> tuple[error_details_pb2.ErrorInfo | None, list[str], float | None]:
     """(ErrorInfo, BadRequest field names, RetryInfo delay) from the status details trailer."""
     status = rpc_status.from_call(err)  # type: ignore[arg-type]
-    info, fields, delay = None, [], None
+    info: error_details_pb2.ErrorInfo | None = None
+    fields: list[str] = []
+    delay: float | None = None
     if status is None:
         return info, fields, delay
     for any_msg in status.details:
