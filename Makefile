@@ -39,7 +39,7 @@ pytest: $(STAMP)
 test: $(STAMP) proto-check lint pytest
 
 run: $(STAMP)
-	$(BIN)/mediagate demo
+	$(BIN)/mediagate demo --log-format console
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen-config-doc.py docs/configuration.md
