@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(wildcard proto/mediagate/v1/*.proto)
 PY_OUT := service
 
-.PHONY: all run test venv proto proto-check lint pytest clean emulator docs
+.PHONY: all run test venv proto proto-check lint pytest clean emulator docs bench
 
 all: test
 
@@ -29,8 +29,8 @@ proto-check: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/buf lint
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests scripts bench
+	$(BIN)/ruff format --check service tests scripts bench
 	$(BIN)/mypy
 
 pytest: $(STAMP)
@@ -43,6 +43,10 @@ run: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen-config-doc.py docs/configuration.md
+
+## Throughput and gateway memory over real processes; writes bench/results/upload.json.
+bench: $(STAMP)
+	$(BIN)/python bench/upload_bench.py --out bench/results/upload.json
 
 emulator: $(STAMP)
 	$(BIN)/mediagate emulator --port 8400
