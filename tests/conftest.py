@@ -20,6 +20,15 @@ def _no_retry_backoff() -> None:
     stamina.set_testing(True, attempts=100, cap=True)
 
 
+@pytest.fixture(autouse=True)
+def _media_cache_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every gateway a test starts (in-process or `mediagate serve`) gets a fresh media cache
+    # instead of the user's ~/.cache/mediagate.
+    monkeypatch.setenv("MEDIAGATE_CACHE_DIR", str(tmp_path_factory.mktemp("media-cache")))
+
+
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
     async with Gateway(gateway_settings(), emulator_config=fast_emulator()) as gw:

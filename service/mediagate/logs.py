@@ -1,7 +1,9 @@
 """Structured logging (structlog) with secrets redacted wherever they might appear.
 
 Keys that name a secret are replaced outright; string values are scrubbed of anything that looks
-like a cookie pair or a bearer token, in case one slips into a message.
+like a cookie pair, a CSRF header, a bearer token or a file token ("mgt1.<payload>.<signature>"),
+in case one slips into a message. The request id bound per call (transport/grpc/errors.py) rides
+along through structlog's contextvars into every event of the call, the X client's included.
 """
 
 from __future__ import annotations
@@ -17,11 +19,31 @@ import structlog
 __all__ = ["configure_logging", "redact"]
 
 _SECRET_KEYS: Final = frozenset(
-    {"cookie", "cookies", "auth_token", "ct0", "authorization", "x-csrf-token", "token", "password"}
+    {
+        "cookie",
+        "cookies",
+        "auth_token",
+        "ct0",
+        "authorization",
+        "x-csrf-token",
+        "csrf",
+        "csrf_token",
+        "token",
+        "tokens",
+        "auth_tokens",
+        "file_token",
+        "bearer",
+        "password",
+        "secret",
+    }
 )
+# Keys ending like these are secrets too ("upload_token", "signing_secret"); counts are not.
+_SECRET_SUFFIXES: Final = ("_token", "_tokens", "_secret", "_password", "_cookie", "_cookies")
 _SCRUB: Final = [
     (re.compile(r"(auth_token|ct0|twid|kdt|att)=[^;\s,'\"]+", re.I), r"\1=<redacted>"),
+    (re.compile(r"(x-csrf-token[\"']?\s*[:=]\s*[\"']?)[^\s,;'\"]+", re.I), r"\1<redacted>"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9%._~+/=-]+", re.I), r"\1<redacted>"),
+    (re.compile(r"\bmgt1\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+"), "mgt1.<redacted>"),
     (re.compile(r"(://[^/@\s:]*:)[^@/\s]+@"), r"\1<redacted>@"),
 ]
 
@@ -32,14 +54,31 @@ def redact(value: str) -> str:
     return value
 
 
+def _is_secret_key(key: object) -> bool:
+    lowered = str(key).lower()
+    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
+
+
+def _scrubbed(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 4:  # deep structures are not logged here; do not recurse without bound
+        return value
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>" if _is_secret_key(k) else _scrubbed(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item, depth + 1) for item in value]
+    return value
+
+
 def _redact_processor(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if key.lower() in _SECRET_KEYS:
-            event[key] = "<redacted>"
-        elif isinstance(value, str):
-            event[key] = redact(value)
+        event[key] = "<redacted>" if _is_secret_key(key) else _scrubbed(value)
     return event
 
 

@@ -83,6 +83,10 @@ def error_details(
 def gateway_settings(**overrides: object) -> Settings:
     base: dict[str, object] = {
         "listen": "127.0.0.1:0",
+        # A free port: the default 9464 would clash between gateways and concurrent runs.
+        "metrics_listen": "127.0.0.1:0",
+        # Likewise OneBot's default 5700.
+        "onebot_listen": "127.0.0.1:0",
         "emulator_processing_seconds": 0.2,
         "min_poll_interval_s": 0.05,
         "log_format": "console",

@@ -24,7 +24,12 @@ async def _start(*args: str, env: dict[str, str] | None = None) -> asyncio.subpr
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mediagate", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={
+            **os.environ,
+            "MEDIAGATE_METRICS_LISTEN": "127.0.0.1:0",
+            "MEDIAGATE_ONEBOT_LISTEN": "127.0.0.1:0",
+            **(env or {}),
+        },
     )  # fmt: skip
 
 

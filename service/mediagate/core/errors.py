@@ -7,7 +7,14 @@ escapes is a bug and surfaces as INTERNAL. The transport layer maps each class t
     MediagateError                  base; `reason` is a machine-readable UPPER_SNAKE word
     ├── InvalidInput                the caller's request is wrong (field + limit named)
     ├── AccountNotFound             a named account is not configured
-    ├── ConverterMissing            a needed external tool (ffmpeg) is not installed
+    ├── ConverterMissing            a needed external tool (ffmpeg, an encoder) is not installed
+    ├── ConversionFailed            ffmpeg / the SILK codec could not convert this media
+    ├── TokenRejected               a file token is forged, altered, expired or signed by an
+    │                               unknown key (a malformed token is InvalidInput)
+    ├── SourceUnavailable           a media reference names nothing we may serve: `reason` is
+    │                               SOURCE_NOT_FOUND, SOURCE_REFUSED, SOURCE_TOO_LARGE or
+    │                               FETCH_FAILED (OneBot 1500; gRPC NOT_FOUND for the first,
+    │                               FAILED_PRECONDITION for the others)
     └── UpstreamError               X answered with an error, or could not be reached
         ├── UpstreamAuthError       HTTP 401: the cookies are not accepted
         ├── UpstreamForbidden       HTTP 403: CSRF mismatch, suspended or restricted account
@@ -23,9 +30,12 @@ from __future__ import annotations
 
 __all__ = [
     "AccountNotFound",
+    "ConversionFailed",
     "ConverterMissing",
     "InvalidInput",
     "MediagateError",
+    "SourceUnavailable",
+    "TokenRejected",
     "UpstreamAuthError",
     "UpstreamError",
     "UpstreamForbidden",
@@ -68,6 +78,38 @@ class AccountNotFound(MediagateError):
 
 class ConverterMissing(MediagateError):
     reason = "CONVERTER_MISSING"
+
+
+class ConversionFailed(MediagateError):
+    """The converter ran but failed (unreadable input, timeout); the message has its last words."""
+
+    reason = "CONVERSION_FAILED"
+
+
+class TokenRejected(MediagateError):
+    """A well-formed file token whose signature or expiry does not hold. `field` names it."""
+
+    reason = "TOKEN_REJECTED"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class SourceUnavailable(MediagateError):
+    """A media reference that cannot be served: missing, refused by policy, or not fetchable.
+
+    Messages never say whether a refused local path exists, so they cannot be used to probe
+    the file system outside the allowed directories.
+    """
+
+    reason = "SOURCE_NOT_FOUND"
+
+    def __init__(self, field: str, message: str, *, reason: str | None = None) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        if reason is not None:
+            self.reason = reason
 
 
 class UpstreamError(MediagateError):

@@ -176,3 +176,5 @@ class UploadResult:
     media_type: str = ""
     sha256: str = ""
     metadata_applied: bool = False
+    # A signed token naming the uploaded bytes (set by the pipeline's token issuer on success).
+    file_token: str = ""

@@ -1,4 +1,4 @@
-"""The upload pipeline: one path for streamed, batch and (later) source uploads.
+"""The upload pipeline: one path for streamed, batch and source uploads (source_upload.py).
 
     validate spec → read the first bytes → sniff type, find video duration → INIT
     → re-cut chunks into segments, APPEND with a bounded number in flight (segments.py)
@@ -42,12 +42,17 @@ from mediagate.core.models import (
     UploadSpec,
     XSession,
 )
+from mediagate.core.observer import NOOP_UPLOAD_OBSERVER, UploadObserver
 from mediagate.core.probe import probe_stream
 from mediagate.core.progress import ProgressTracker, UploadPhase
 from mediagate.core.segments import MemoryGauge, Segmenter, SegmentSender, segment_size_for
 from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, Upstream
 
-__all__ = ["PipelineConfig", "UploadPipeline", "UploadPlan"]
+__all__ = ["PipelineConfig", "TokenIssuer", "UploadPipeline", "UploadPlan"]
+
+# Gives a successful upload its file token (see source_upload.upload_token_issuer); kept as a
+# plain callable so the pipeline knows nothing about tokens or their keys.
+TokenIssuer = Callable[[UploadResult], str]
 
 log = structlog.get_logger(__name__)
 
@@ -89,11 +94,15 @@ class UploadPipeline:
         config: PipelineConfig | None = None,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        token_issuer: TokenIssuer | None = None,
+        observer: UploadObserver | None = None,
     ) -> None:
         self.upstream = upstream
         self.accounts = accounts
         self.config = config or PipelineConfig()
         self._sleep = sleep
+        self._token_issuer = token_issuer
+        self.observer = observer or NOOP_UPLOAD_OBSERVER
         # The last upload's memory gauge; tests read it to check the bound structurally.
         self.last_gauge: MemoryGauge | None = None
 
@@ -138,7 +147,14 @@ class UploadPipeline:
     ) -> UploadResult:
         progress = progress or ProgressTracker(plan.spec.total_bytes)
         try:
-            return await self._run(plan, chunks, progress)
+            result = await self._run(plan, chunks, progress)
+            if result.success and self._token_issuer is not None:
+                result = replace(result, file_token=self._token_issuer(result))
+            self.observer.upload_finished("success" if result.success else "failure")
+            return result
+        except BaseException:
+            self.observer.upload_finished("error")
+            raise
         finally:
             progress.phase(UploadPhase.DONE)
             progress.close()
@@ -198,7 +214,11 @@ class UploadPipeline:
         except UpstreamRejected as exc:
             return self._failed(init, exc.message, probe.media_type.value)
 
+        polled = time.monotonic()
         info, warning = await self._await_processing(plan, final, progress)
+        began = final.processing_info
+        if info is not None and began is not None and not began.state.terminal:
+            self.observer.processing_waited(time.monotonic() - polled, info.state.value)
         result = UploadResult(
             success=info is None or info.state is not ProcessingState.FAILED,
             media_id=final.media_id or init.media_id,
@@ -243,6 +263,7 @@ class UploadPipeline:
             digests.md5.update(chunk)
             digests.sha256.update(chunk)
             progress.received(len(chunk))
+            self.observer.bytes_received(len(chunk))
             yield chunk
         if digests.count != total:
             raise InvalidInput(
@@ -270,7 +291,7 @@ class UploadPipeline:
             send,
             max_in_flight=self.config.appends_in_flight,
             gauge=gauge,
-            on_sent=lambda _index, size: progress.acknowledged(size),
+            on_sent=lambda _index, size: self._acknowledged(progress, size),
         )
         try:
             for chunk in head:
@@ -287,6 +308,10 @@ class UploadPipeline:
             await sender.abort()
             log.warning("upload.abandoned", media_id=init.media_id_string)
             raise
+
+    def _acknowledged(self, progress: ProgressTracker, size: int) -> None:
+        progress.acknowledged(size)
+        self.observer.bytes_acknowledged(size)
 
     async def _await_processing(
         self, plan: UploadPlan, final: FinalizeReply, progress: ProgressTracker

@@ -46,8 +46,11 @@ class ProgressSnapshot:
 
 
 class ProgressTracker:
-    def __init__(self, total_bytes: int = 0) -> None:
-        self._state = ProgressSnapshot(UploadPhase.VALIDATING, total_bytes=total_bytes)
+    def __init__(
+        self, total_bytes: int = 0, *, initial_phase: UploadPhase = UploadPhase.VALIDATING
+    ) -> None:
+        # Source uploads start in FETCHING: set before any reader looks, so it is seen first.
+        self._state = ProgressSnapshot(initial_phase, total_bytes=total_bytes)
         self._phase_changes: deque[ProgressSnapshot] = deque()
         self._changed = asyncio.Event()
         self._closed = False

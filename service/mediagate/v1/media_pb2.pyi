@@ -188,8 +188,8 @@ class _UploadPhaseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UploadPha
 
 class UploadPhase(_UploadPhase, metaclass=_UploadPhaseEnumTypeWrapper):
     """Where an upload stands. Every progress stream reports phases in this order (skipping those
-    that do not apply): VALIDATING, INITIALIZING, UPLOADING, FINALIZING, PROCESSING,
-    APPLYING_METADATA, DONE.
+    that do not apply): FETCHING (UploadFromSource only), VALIDATING, INITIALIZING, UPLOADING,
+    FINALIZING, PROCESSING, APPLYING_METADATA, DONE.
     """
 
 UPLOAD_PHASE_UNSPECIFIED: UploadPhase.ValueType  # 0
@@ -347,6 +347,7 @@ class UploadSpec(_message.Message):
     total_bytes: _builtins.int
     """Required: the exact number of bytes the stream will carry (> 0, at most the category's
     limit). A stream whose bytes do not add up to it is rejected with INVALID_ARGUMENT.
+    UploadFromSource: optional (0 = the source's size); when set it must equal that size.
     """
     duration_ms: _builtins.float
     """Video length in milliseconds, sent to X on INIT. Unset for a video: read from the MP4's
@@ -495,6 +496,7 @@ class UploadResult(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
     METADATA_APPLIED_FIELD_NUMBER: _builtins.int
+    FILE_TOKEN_FIELD_NUMBER: _builtins.int
     success: _builtins.bool
     """true when X holds the media and, for videos, processing did not fail (it may still be
     pending when processing_timeout_seconds ran out: check processing_info.state).
@@ -517,6 +519,14 @@ class UploadResult(_message.Message):
     """Lowercase hex SHA-256 of the bytes delivered to X (after perturbation, for batch copies)."""
     metadata_applied: _builtins.bool
     """true when MediaMetadata was requested and X accepted it."""
+    file_token: _builtins.str
+    """A signed file token for the uploaded bytes (successful uploads; empty otherwise). It carries
+    the sha256, size, media type, filename "<media_id_string>.<ext>" and an empty url, and
+    expires after the server's token TTL. MediaQueryService.GetImage (and OneBot get_image)
+    and UploadFromSource accept it as a reference while the server's cache holds the bytes
+    (e.g. after UploadFromSource of an http(s) or base64 source); streamed uploads are not
+    cached, so their tokens are answered with NOT_FOUND there.
+    """
     @_builtins.property
     def processing_info(self) -> Global___ProcessingInfo:
         """Processing status for videos and animated GIFs; unset for images."""
@@ -535,10 +545,11 @@ class UploadResult(_message.Message):
         media_type: _builtins.str = ...,
         sha256: _builtins.str = ...,
         metadata_applied: _builtins.bool = ...,
+        file_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["processing_info", b"processing_info"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_msg", b"error_msg", "expires_after_secs", b"expires_after_secs", "media_id", b"media_id", "media_id_string", b"media_id_string", "media_key", b"media_key", "media_type", b"media_type", "metadata_applied", b"metadata_applied", "processing_info", b"processing_info", "sha256", b"sha256", "size", b"size", "success", b"success"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_msg", b"error_msg", "expires_after_secs", b"expires_after_secs", "file_token", b"file_token", "media_id", b"media_id", "media_id_string", b"media_id_string", "media_key", b"media_key", "media_type", b"media_type", "metadata_applied", b"metadata_applied", "processing_info", b"processing_info", "sha256", b"sha256", "size", b"size", "success", b"success"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

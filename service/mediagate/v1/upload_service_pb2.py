@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mediagate.v1 import media_pb2 as mediagate_dot_v1_dot_media__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mediagate/v1/upload_service.proto\x12\x0cmediagate.v1\x1a\x18mediagate/v1/media.proto\"U\n\rUploadRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"<\n\x0eUploadResponse\x12*\n\x06result\x18\x01 \x01(\x0b\x32\x1a.mediagate.v1.UploadResult\"a\n\x19UploadWithProgressRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x85\x01\n\x1aUploadWithProgressResponse\x12\x30\n\x08progress\x18\x01 \x01(\x0b\x32\x1c.mediagate.v1.UploadProgressH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.mediagate.v1.UploadResultH\x00\x42\x07\n\x05\x65vent\"c\n\x0f\x42\x61tchUploadSpec\x12(\n\x06upload\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpec\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\x05\"l\n\x1fUploadImageMultipleTimesRequest\x12-\n\x04spec\x18\x01 \x01(\x0b\x32\x1d.mediagate.v1.BatchUploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x90\x01\n UploadImageMultipleTimesResponse\x12\x15\n\rsuccess_count\x18\x01 \x01(\x05\x12\x15\n\rfailure_count\x18\x02 \x01(\x05\x12\x11\n\tmedia_ids\x18\x03 \x03(\t\x12+\n\x07results\x18\x04 \x03(\x0b\x32\x1a.mediagate.v1.UploadResult\"\xaa\x01\n\x17SetMediaMetadataRequest\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12-\n\x08metadata\x18\x02 \x01(\x0b\x32\x1b.mediagate.v1.MediaMetadata\x12&\n\x07\x61\x63\x63ount\x18\x03 \x01(\x0b\x32\x15.mediagate.v1.Account\x12&\n\x07routing\x18\x04 \x01(\x0b\x32\x15.mediagate.v1.Routing\"(\n\x18SetMediaMetadataResponse\x12\x0c\n\x04sent\x18\x01 \x01(\x08\"z\n\x16GetUploadStatusRequest\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12&\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x15.mediagate.v1.Account\x12&\n\x07routing\x18\x03 \x01(\x0b\x32\x15.mediagate.v1.Routing\"\x85\x01\n\x17GetUploadStatusResponse\x12\x17\n\x0fmedia_id_string\x18\x01 \x01(\t\x12\x35\n\x0fprocessing_info\x18\x02 \x01(\x0b\x32\x1c.mediagate.v1.ProcessingInfo\x12\x1a\n\x12\x65xpires_after_secs\x18\x03 \x01(\x03\x32\x88\x04\n\x12MediaUploadService\x12\x45\n\x06Upload\x12\x1b.mediagate.v1.UploadRequest\x1a\x1c.mediagate.v1.UploadResponse(\x01\x12k\n\x12UploadWithProgress\x12\'.mediagate.v1.UploadWithProgressRequest\x1a(.mediagate.v1.UploadWithProgressResponse(\x01\x30\x01\x12{\n\x18UploadImageMultipleTimes\x12-.mediagate.v1.UploadImageMultipleTimesRequest\x1a..mediagate.v1.UploadImageMultipleTimesResponse(\x01\x12\x61\n\x10SetMediaMetadata\x12%.mediagate.v1.SetMediaMetadataRequest\x1a&.mediagate.v1.SetMediaMetadataResponse\x12^\n\x0fGetUploadStatus\x12$.mediagate.v1.GetUploadStatusRequest\x1a%.mediagate.v1.GetUploadStatusResponseBk\n\x10\x64\x65v.mediagate.v1B\x12UploadServiceProtoP\x01ZAgithub.com/mediagate/mediagate/clients/go/mediagatev1;mediagatev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mediagate/v1/upload_service.proto\x12\x0cmediagate.v1\x1a\x18mediagate/v1/media.proto\"U\n\rUploadRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"<\n\x0eUploadResponse\x12*\n\x06result\x18\x01 \x01(\x0b\x32\x1a.mediagate.v1.UploadResult\"a\n\x19UploadWithProgressRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x85\x01\n\x1aUploadWithProgressResponse\x12\x30\n\x08progress\x18\x01 \x01(\x0b\x32\x1c.mediagate.v1.UploadProgressH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.mediagate.v1.UploadResultH\x00\x42\x07\n\x05\x65vent\"Q\n\x17UploadFromSourceRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12&\n\x04spec\x18\x02 \x01(\x0b\x32\x18.mediagate.v1.UploadSpec\"\x83\x01\n\x18UploadFromSourceResponse\x12\x30\n\x08progress\x18\x01 \x01(\x0b\x32\x1c.mediagate.v1.UploadProgressH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.mediagate.v1.UploadResultH\x00\x42\x07\n\x05\x65vent\"c\n\x0f\x42\x61tchUploadSpec\x12(\n\x06upload\x18\x01 \x01(\x0b\x32\x18.mediagate.v1.UploadSpec\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\x05\"l\n\x1fUploadImageMultipleTimesRequest\x12-\n\x04spec\x18\x01 \x01(\x0b\x32\x1d.mediagate.v1.BatchUploadSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x90\x01\n UploadImageMultipleTimesResponse\x12\x15\n\rsuccess_count\x18\x01 \x01(\x05\x12\x15\n\rfailure_count\x18\x02 \x01(\x05\x12\x11\n\tmedia_ids\x18\x03 \x03(\t\x12+\n\x07results\x18\x04 \x03(\x0b\x32\x1a.mediagate.v1.UploadResult\"\xaa\x01\n\x17SetMediaMetadataRequest\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12-\n\x08metadata\x18\x02 \x01(\x0b\x32\x1b.mediagate.v1.MediaMetadata\x12&\n\x07\x61\x63\x63ount\x18\x03 \x01(\x0b\x32\x15.mediagate.v1.Account\x12&\n\x07routing\x18\x04 \x01(\x0b\x32\x15.mediagate.v1.Routing\"(\n\x18SetMediaMetadataResponse\x12\x0c\n\x04sent\x18\x01 \x01(\x08\"z\n\x16GetUploadStatusRequest\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12&\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x15.mediagate.v1.Account\x12&\n\x07routing\x18\x03 \x01(\x0b\x32\x15.mediagate.v1.Routing\"\x85\x01\n\x17GetUploadStatusResponse\x12\x17\n\x0fmedia_id_string\x18\x01 \x01(\t\x12\x35\n\x0fprocessing_info\x18\x02 \x01(\x0b\x32\x1c.mediagate.v1.ProcessingInfo\x12\x1a\n\x12\x65xpires_after_secs\x18\x03 \x01(\x03\x32\xed\x04\n\x12MediaUploadService\x12\x45\n\x06Upload\x12\x1b.mediagate.v1.UploadRequest\x1a\x1c.mediagate.v1.UploadResponse(\x01\x12k\n\x12UploadWithProgress\x12\'.mediagate.v1.UploadWithProgressRequest\x1a(.mediagate.v1.UploadWithProgressResponse(\x01\x30\x01\x12{\n\x18UploadImageMultipleTimes\x12-.mediagate.v1.UploadImageMultipleTimesRequest\x1a..mediagate.v1.UploadImageMultipleTimesResponse(\x01\x12\x63\n\x10UploadFromSource\x12%.mediagate.v1.UploadFromSourceRequest\x1a&.mediagate.v1.UploadFromSourceResponse0\x01\x12\x61\n\x10SetMediaMetadata\x12%.mediagate.v1.SetMediaMetadataRequest\x1a&.mediagate.v1.SetMediaMetadataResponse\x12^\n\x0fGetUploadStatus\x12$.mediagate.v1.GetUploadStatusRequest\x1a%.mediagate.v1.GetUploadStatusResponseBk\n\x10\x64\x65v.mediagate.v1B\x12UploadServiceProtoP\x01ZAgithub.com/mediagate/mediagate/clients/go/mediagatev1;mediagatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,20 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADWITHPROGRESSREQUEST']._serialized_end=323
   _globals['_UPLOADWITHPROGRESSRESPONSE']._serialized_start=326
   _globals['_UPLOADWITHPROGRESSRESPONSE']._serialized_end=459
-  _globals['_BATCHUPLOADSPEC']._serialized_start=461
-  _globals['_BATCHUPLOADSPEC']._serialized_end=560
-  _globals['_UPLOADIMAGEMULTIPLETIMESREQUEST']._serialized_start=562
-  _globals['_UPLOADIMAGEMULTIPLETIMESREQUEST']._serialized_end=670
-  _globals['_UPLOADIMAGEMULTIPLETIMESRESPONSE']._serialized_start=673
-  _globals['_UPLOADIMAGEMULTIPLETIMESRESPONSE']._serialized_end=817
-  _globals['_SETMEDIAMETADATAREQUEST']._serialized_start=820
-  _globals['_SETMEDIAMETADATAREQUEST']._serialized_end=990
-  _globals['_SETMEDIAMETADATARESPONSE']._serialized_start=992
-  _globals['_SETMEDIAMETADATARESPONSE']._serialized_end=1032
-  _globals['_GETUPLOADSTATUSREQUEST']._serialized_start=1034
-  _globals['_GETUPLOADSTATUSREQUEST']._serialized_end=1156
-  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_start=1159
-  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_end=1292
-  _globals['_MEDIAUPLOADSERVICE']._serialized_start=1295
-  _globals['_MEDIAUPLOADSERVICE']._serialized_end=1815
+  _globals['_UPLOADFROMSOURCEREQUEST']._serialized_start=461
+  _globals['_UPLOADFROMSOURCEREQUEST']._serialized_end=542
+  _globals['_UPLOADFROMSOURCERESPONSE']._serialized_start=545
+  _globals['_UPLOADFROMSOURCERESPONSE']._serialized_end=676
+  _globals['_BATCHUPLOADSPEC']._serialized_start=678
+  _globals['_BATCHUPLOADSPEC']._serialized_end=777
+  _globals['_UPLOADIMAGEMULTIPLETIMESREQUEST']._serialized_start=779
+  _globals['_UPLOADIMAGEMULTIPLETIMESREQUEST']._serialized_end=887
+  _globals['_UPLOADIMAGEMULTIPLETIMESRESPONSE']._serialized_start=890
+  _globals['_UPLOADIMAGEMULTIPLETIMESRESPONSE']._serialized_end=1034
+  _globals['_SETMEDIAMETADATAREQUEST']._serialized_start=1037
+  _globals['_SETMEDIAMETADATAREQUEST']._serialized_end=1207
+  _globals['_SETMEDIAMETADATARESPONSE']._serialized_start=1209
+  _globals['_SETMEDIAMETADATARESPONSE']._serialized_end=1249
+  _globals['_GETUPLOADSTATUSREQUEST']._serialized_start=1251
+  _globals['_GETUPLOADSTATUSREQUEST']._serialized_end=1373
+  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_start=1376
+  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_end=1509
+  _globals['_MEDIAUPLOADSERVICE']._serialized_start=1512
+  _globals['_MEDIAUPLOADSERVICE']._serialized_end=2133
 # @@protoc_insertion_point(module_scope)

@@ -138,6 +138,72 @@ class UploadWithProgressResponse(_message.Message):
 Global___UploadWithProgressResponse: _TypeAlias = UploadWithProgressResponse  # noqa: Y015
 
 @_typing.final
+class UploadFromSourceRequest(_message.Message):
+    """What UploadFromSource uploads, and from where."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    SPEC_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """Required: where the media comes from: a local path or file:// URI inside the server's media
+    roots, an http(s):// URL, base64://<data>, or a file token.
+    """
+    @_builtins.property
+    def spec(self) -> _media_pb2.UploadSpec:
+        """Required: how to upload it. total_bytes may be 0 here (the source's size is used); when set
+        it must equal the source's size, else INVALID_ARGUMENT (reason SIZE_MISMATCH).
+        """
+
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        spec: _media_pb2.UploadSpec | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["spec", b"spec"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "spec", b"spec"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadFromSourceRequest: _TypeAlias = UploadFromSourceRequest  # noqa: Y015
+
+@_typing.final
+class UploadFromSourceResponse(_message.Message):
+    """One event of an UploadFromSource response stream: zero or more `progress` (phase FETCHING
+    first, then the phases of any upload), then exactly one `result`, then the stream ends.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def progress(self) -> _media_pb2.UploadProgress:
+        """Where the upload stands."""
+
+    @_builtins.property
+    def result(self) -> _media_pb2.UploadResult:
+        """The outcome; always the last message."""
+
+    def __init__(
+        self,
+        *,
+        progress: _media_pb2.UploadProgress | None = ...,
+        result: _media_pb2.UploadResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["progress", "result"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___UploadFromSourceResponse: _TypeAlias = UploadFromSourceResponse  # noqa: Y015
+
+@_typing.final
 class BatchUploadSpec(_message.Message):
     """What UploadImageMultipleTimes uploads, and how many times."""
 

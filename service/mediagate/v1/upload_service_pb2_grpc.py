@@ -59,6 +59,7 @@ class MediaUploadServiceStub:
     unavailable for several attempts.
     UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
     so the call itself only fails for the reasons above.
+    UploadFromSource             Not idempotent (new media id each call); retry as Upload.
     SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
     GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -86,6 +87,11 @@ class MediaUploadServiceStub:
                 '/mediagate.v1.MediaUploadService/UploadImageMultipleTimes',
                 request_serializer=mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesRequest.SerializeToString,
                 response_deserializer=mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesResponse.FromString,
+                _registered_method=True)
+        self.UploadFromSource = channel.unary_stream(
+                '/mediagate.v1.MediaUploadService/UploadFromSource',
+                request_serializer=mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceRequest.SerializeToString,
+                response_deserializer=mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceResponse.FromString,
                 _registered_method=True)
         self.SetMediaMetadata = channel.unary_unary(
                 '/mediagate.v1.MediaUploadService/SetMediaMetadata',
@@ -133,6 +139,7 @@ class MediaUploadServiceServicer:
     unavailable for several attempts.
     UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
     so the call itself only fails for the reasons above.
+    UploadFromSource             Not idempotent (new media id each call); retry as Upload.
     SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
     GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -161,6 +168,21 @@ class MediaUploadServiceServicer:
         ancillary chunk holding a random nonce; the picture is unchanged) so X returns `count`
         independent media ids (X de-duplicates identical bytes). The first message carries the
         spec, later ones the image's bytes. A failed copy does not fail the call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadFromSource(self, request, context):
+        """Uploads one media from a source reference instead of a stream: a local path or file:// URI
+        inside the server's media roots, an http(s):// URL, base64://<data>, or a file token (see
+        MediaQueryService for the forms and their limits). The server fetches the media (phase
+        FETCHING), then streams it from its disk through the same pipeline as Upload (never holding
+        the whole file), sending UploadProgress events and finally the UploadResult. Source errors
+        come back as in MediaQueryService: INVALID_ARGUMENT (malformed reference), NOT_FOUND
+        (a missing or disallowed file, a rejected token), FAILED_PRECONDITION (the download failed
+        or was refused); their ErrorInfo field is "source".
+        Not idempotent (each call creates a new X media id); retry as for UploadWithProgress.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,6 +220,11 @@ def add_MediaUploadServiceServicer_to_server(servicer, server):
                     servicer.UploadImageMultipleTimes,
                     request_deserializer=mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesRequest.FromString,
                     response_serializer=mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesResponse.SerializeToString,
+            ),
+            'UploadFromSource': grpc.unary_stream_rpc_method_handler(
+                    servicer.UploadFromSource,
+                    request_deserializer=mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceRequest.FromString,
+                    response_serializer=mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceResponse.SerializeToString,
             ),
             'SetMediaMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.SetMediaMetadata,
@@ -251,6 +278,7 @@ class MediaUploadService:
     unavailable for several attempts.
     UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
     so the call itself only fails for the reasons above.
+    UploadFromSource             Not idempotent (new media id each call); retry as Upload.
     SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
     GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -329,6 +357,33 @@ class MediaUploadService:
             '/mediagate.v1.MediaUploadService/UploadImageMultipleTimes',
             mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesRequest.SerializeToString,
             mediagate_dot_v1_dot_upload__service__pb2.UploadImageMultipleTimesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadFromSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/mediagate.v1.MediaUploadService/UploadFromSource',
+            mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceRequest.SerializeToString,
+            mediagate_dot_v1_dot_upload__service__pb2.UploadFromSourceResponse.FromString,
             options,
             channel_credentials,
             insecure,

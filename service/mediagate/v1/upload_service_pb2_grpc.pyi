@@ -60,6 +60,7 @@ class MediaUploadServiceStub:
                                    unavailable for several attempts.
       UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
                                    so the call itself only fails for the reasons above.
+      UploadFromSource             Not idempotent (new media id each call); retry as Upload.
       SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
       GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -84,6 +85,17 @@ class MediaUploadServiceStub:
     ancillary chunk holding a random nonce; the picture is unchanged) so X returns `count`
     independent media ids (X de-duplicates identical bytes). The first message carries the
     spec, later ones the image's bytes. A failed copy does not fail the call.
+    """
+    UploadFromSource: _grpc.UnaryStreamMultiCallable[_upload_service_pb2.UploadFromSourceRequest, _upload_service_pb2.UploadFromSourceResponse]
+    """Uploads one media from a source reference instead of a stream: a local path or file:// URI
+    inside the server's media roots, an http(s):// URL, base64://<data>, or a file token (see
+    MediaQueryService for the forms and their limits). The server fetches the media (phase
+    FETCHING), then streams it from its disk through the same pipeline as Upload (never holding
+    the whole file), sending UploadProgress events and finally the UploadResult. Source errors
+    come back as in MediaQueryService: INVALID_ARGUMENT (malformed reference), NOT_FOUND
+    (a missing or disallowed file, a rejected token), FAILED_PRECONDITION (the download failed
+    or was refused); their ErrorInfo field is "source".
+    Not idempotent (each call creates a new X media id); retry as for UploadWithProgress.
     """
     SetMediaMetadata: _grpc.UnaryUnaryMultiCallable[_upload_service_pb2.SetMediaMetadataRequest, _upload_service_pb2.SetMediaMetadataResponse]
     """Sets content warnings, AI label, Grok-edit block, download permission and alt text on an
@@ -127,6 +139,7 @@ class MediaUploadServiceAsyncStub(MediaUploadServiceStub):
                                    unavailable for several attempts.
       UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
                                    so the call itself only fails for the reasons above.
+      UploadFromSource             Not idempotent (new media id each call); retry as Upload.
       SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
       GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -148,6 +161,17 @@ class MediaUploadServiceAsyncStub(MediaUploadServiceStub):
     ancillary chunk holding a random nonce; the picture is unchanged) so X returns `count`
     independent media ids (X de-duplicates identical bytes). The first message carries the
     spec, later ones the image's bytes. A failed copy does not fail the call.
+    """
+    UploadFromSource: _aio.UnaryStreamMultiCallable[_upload_service_pb2.UploadFromSourceRequest, _upload_service_pb2.UploadFromSourceResponse]  # type: ignore[assignment]
+    """Uploads one media from a source reference instead of a stream: a local path or file:// URI
+    inside the server's media roots, an http(s):// URL, base64://<data>, or a file token (see
+    MediaQueryService for the forms and their limits). The server fetches the media (phase
+    FETCHING), then streams it from its disk through the same pipeline as Upload (never holding
+    the whole file), sending UploadProgress events and finally the UploadResult. Source errors
+    come back as in MediaQueryService: INVALID_ARGUMENT (malformed reference), NOT_FOUND
+    (a missing or disallowed file, a rejected token), FAILED_PRECONDITION (the download failed
+    or was refused); their ErrorInfo field is "source".
+    Not idempotent (each call creates a new X media id); retry as for UploadWithProgress.
     """
     SetMediaMetadata: _aio.UnaryUnaryMultiCallable[_upload_service_pb2.SetMediaMetadataRequest, _upload_service_pb2.SetMediaMetadataResponse]  # type: ignore[assignment]
     """Sets content warnings, AI label, Grok-edit block, download permission and alt text on an
@@ -190,6 +214,7 @@ class MediaUploadServiceServicer(metaclass=_abc_1.ABCMeta):
                                    unavailable for several attempts.
       UploadImageMultipleTimes     Not idempotent (new media ids); per-copy failures are results,
                                    so the call itself only fails for the reasons above.
+      UploadFromSource             Not idempotent (new media id each call); retry as Upload.
       SetMediaMetadata             Idempotent: safe to retry on UNAVAILABLE and RESOURCE_EXHAUSTED.
       GetUploadStatus              Idempotent and read-only: safe to retry.
     What the server retries against X by itself (network errors, HTTP 5xx), per command:
@@ -227,6 +252,23 @@ class MediaUploadServiceServicer(metaclass=_abc_1.ABCMeta):
         ancillary chunk holding a random nonce; the picture is unchanged) so X returns `count`
         independent media ids (X de-duplicates identical bytes). The first message carries the
         spec, later ones the image's bytes. A failed copy does not fail the call.
+        """
+
+    @_abc_1.abstractmethod
+    def UploadFromSource(
+        self,
+        request: _upload_service_pb2.UploadFromSourceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_upload_service_pb2.UploadFromSourceResponse], _abc.AsyncIterator[_upload_service_pb2.UploadFromSourceResponse]]:
+        """Uploads one media from a source reference instead of a stream: a local path or file:// URI
+        inside the server's media roots, an http(s):// URL, base64://<data>, or a file token (see
+        MediaQueryService for the forms and their limits). The server fetches the media (phase
+        FETCHING), then streams it from its disk through the same pipeline as Upload (never holding
+        the whole file), sending UploadProgress events and finally the UploadResult. Source errors
+        come back as in MediaQueryService: INVALID_ARGUMENT (malformed reference), NOT_FOUND
+        (a missing or disallowed file, a rejected token), FAILED_PRECONDITION (the download failed
+        or was refused); their ErrorInfo field is "source".
+        Not idempotent (each call creates a new X media id); retry as for UploadWithProgress.
         """
 
     @_abc_1.abstractmethod

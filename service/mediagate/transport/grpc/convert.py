@@ -178,6 +178,7 @@ def result_to_proto(result: UploadResult) -> pb.UploadResult:
         media_type=result.media_type,
         sha256=result.sha256,
         metadata_applied=result.metadata_applied,
+        file_token=result.file_token,
     )
 
 

@@ -21,28 +21,36 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from mediagate.core import errors as e
+from mediagate.transport.grpc.streams import StreamIdle
 
-__all__ = ["DOMAIN", "status_for", "stream_errors", "unary_errors"]
+__all__ = ["DOMAIN", "error_status", "status_for", "stream_errors", "unary_errors"]
 
 DOMAIN: Final = "mediagate.dev"
 log = structlog.get_logger(__name__)
 
-_CODES: Final[list[tuple[type[e.MediagateError], grpc.StatusCode]]] = [
-    (e.InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
-    (e.AccountNotFound, grpc.StatusCode.NOT_FOUND),
-    (e.UpstreamAuthError, grpc.StatusCode.UNAUTHENTICATED),
-    (e.UpstreamForbidden, grpc.StatusCode.PERMISSION_DENIED),
-    (e.UpstreamRateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (e.UpstreamRejected, grpc.StatusCode.FAILED_PRECONDITION),
-    (e.UpstreamUnavailable, grpc.StatusCode.UNAVAILABLE),
-    (e.ConverterMissing, grpc.StatusCode.FAILED_PRECONDITION),
+# Error class (and, where one class covers several outcomes, its reason) → status. First match
+# wins: specific entries before general ones.
+_CODES: Final[list[tuple[type[e.MediagateError], str | None, grpc.StatusCode]]] = [
+    (e.InvalidInput, None, grpc.StatusCode.INVALID_ARGUMENT),
+    (e.AccountNotFound, None, grpc.StatusCode.NOT_FOUND),
+    (e.UpstreamAuthError, None, grpc.StatusCode.UNAUTHENTICATED),
+    (e.UpstreamForbidden, None, grpc.StatusCode.PERMISSION_DENIED),
+    (e.UpstreamRateLimited, None, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (e.UpstreamRejected, None, grpc.StatusCode.FAILED_PRECONDITION),
+    (e.UpstreamUnavailable, None, grpc.StatusCode.UNAVAILABLE),
+    (e.ConverterMissing, None, grpc.StatusCode.FAILED_PRECONDITION),
+    (e.ConversionFailed, None, grpc.StatusCode.FAILED_PRECONDITION),
+    (e.TokenRejected, None, grpc.StatusCode.NOT_FOUND),
+    (e.SourceUnavailable, "SOURCE_NOT_FOUND", grpc.StatusCode.NOT_FOUND),
+    (e.SourceUnavailable, None, grpc.StatusCode.FAILED_PRECONDITION),
+    (StreamIdle, None, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def code_for(exc: e.MediagateError) -> grpc.StatusCode:
-    for cls, code in _CODES:
-        if isinstance(exc, cls):
+    for cls, reason, code in _CODES:
+        if isinstance(exc, cls) and reason in (None, exc.reason):
             return code
     return grpc.StatusCode.FAILED_PRECONDITION
 
@@ -62,6 +70,8 @@ def status_for(exc: e.MediagateError) -> grpc.Status:
                 ]
             )
         )
+    if isinstance(exc, e.TokenRejected | e.SourceUnavailable):
+        metadata["field"] = exc.field
     if isinstance(exc, e.UpstreamError):
         metadata["upstream_command"] = exc.command
         metadata["upstream_status"] = str(exc.status)
@@ -79,6 +89,14 @@ def status_for(exc: e.MediagateError) -> grpc.Status:
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=exc.message)
     for detail in [info, *details]:
         status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
+def error_status(code: grpc.StatusCode, reason: str, message: str, **metadata: str) -> grpc.Status:
+    """A status with an ErrorInfo, for refusals made outside the servicers (interceptors)."""
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata)
+    status.details.add().Pack(info)
     return rpc_status.to_status(status)
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import grpc
 
 from mediagate.core.batch import BatchUploader
+from mediagate.core.errors import InvalidInput
 from mediagate.core.media_ops import MediaOps
+from mediagate.core.models import UploadResult
 from mediagate.core.pipeline import UploadPipeline
-from mediagate.core.progress import ProgressTracker
+from mediagate.core.progress import ProgressSnapshot, ProgressTracker
+from mediagate.core.source_upload import new_source_tracker, upload_from_source
+from mediagate.core.sources import SourceResolver
 from mediagate.transport.grpc.convert import (
     account_from_proto,
     metadata_from_proto,
@@ -40,17 +44,22 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
         ops: MediaOps,
         *,
         progress_interval_s: float = 0.1,
+        idle_timeout_s: float | None = None,
+        sources: SourceResolver | None = None,
     ) -> None:
+        """`sources`: the resolver UploadFromSource fetches with (None: that RPC is refused)."""
         self._pipeline = pipeline
         self._batch = batch
         self._ops = ops
         self._progress_interval_s = progress_interval_s
+        self._idle_timeout_s = idle_timeout_s
+        self._sources = sources
 
     @unary_errors
     async def Upload(
         self, request_iterator: AsyncIterator[pb.UploadRequest], context: Ctx
     ) -> pb.UploadResponse:
-        stream = await split_stream(request_iterator)
+        stream = await split_stream(request_iterator, idle_timeout_s=self._idle_timeout_s)
         plan = self._pipeline.plan(spec_from_proto(stream.first.spec))
         result = await self._pipeline.run(plan, stream.chunks)
         return pb.UploadResponse(result=result_to_proto(result))
@@ -59,26 +68,36 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
     async def UploadWithProgress(
         self, request_iterator: AsyncIterator[pb.UploadWithProgressRequest], context: Ctx
     ) -> AsyncIterator[pb.UploadWithProgressResponse]:
-        stream = await split_stream(request_iterator)
+        stream = await split_stream(request_iterator, idle_timeout_s=self._idle_timeout_s)
         plan = self._pipeline.plan(spec_from_proto(stream.first.spec))
         tracker = ProgressTracker(plan.spec.total_bytes)
-        task = asyncio.create_task(self._pipeline.run(plan, stream.chunks, tracker))
-        try:
-            async for snap in tracker.updates(self._progress_interval_s):
-                yield pb.UploadWithProgressResponse(progress=progress_to_proto(snap))
-            result = await task
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        yield pb.UploadWithProgressResponse(result=result_to_proto(result))
+        work = self._pipeline.run(plan, stream.chunks, tracker)
+        async for event in _progress_then_result(tracker, work, self._progress_interval_s):
+            if isinstance(event, UploadResult):
+                yield pb.UploadWithProgressResponse(result=result_to_proto(event))
+            else:
+                yield pb.UploadWithProgressResponse(progress=progress_to_proto(event))
+
+    @stream_errors
+    async def UploadFromSource(
+        self, request: pb.UploadFromSourceRequest, context: Ctx
+    ) -> AsyncIterator[pb.UploadFromSourceResponse]:
+        if self._sources is None:
+            raise InvalidInput("source", "source uploads are not enabled on this server")
+        spec = spec_from_proto(request.spec)
+        tracker = new_source_tracker(spec.total_bytes)
+        work = upload_from_source(self._pipeline, self._sources, spec, request.source, tracker)
+        async for event in _progress_then_result(tracker, work, self._progress_interval_s):
+            if isinstance(event, UploadResult):
+                yield pb.UploadFromSourceResponse(result=result_to_proto(event))
+            else:
+                yield pb.UploadFromSourceResponse(progress=progress_to_proto(event))
 
     @unary_errors
     async def UploadImageMultipleTimes(
         self, request_iterator: AsyncIterator[pb.UploadImageMultipleTimesRequest], context: Ctx
     ) -> pb.UploadImageMultipleTimesResponse:
-        stream = await split_stream(request_iterator)
+        stream = await split_stream(request_iterator, idle_timeout_s=self._idle_timeout_s)
         spec = spec_from_proto(stream.first.spec.upload, "spec.upload")
         count, concurrency = stream.first.spec.count, stream.first.spec.max_concurrency
         # Reject a bad batch before reading the image.
@@ -118,3 +137,24 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
             processing_info=processing_to_proto(reply.processing_info),
             expires_after_secs=reply.expires_after_secs,
         )
+
+
+async def _progress_then_result(
+    tracker: ProgressTracker,
+    work: Coroutine[Any, Any, UploadResult],
+    interval_s: float,
+) -> AsyncIterator[ProgressSnapshot | UploadResult]:
+    """Run `work` (which closes `tracker` when it ends), yield its throttled progress, then its
+    result; its error, if any, is raised after the last progress. A caller that goes away
+    cancels the work."""
+    task = asyncio.create_task(work)
+    try:
+        async for snap in tracker.updates(interval_s):
+            yield snap
+        result = await task
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    yield result

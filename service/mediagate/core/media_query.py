@@ -1,0 +1,179 @@
+"""get_image, get_record, can_send_image, can_send_record: the OneBot media queries, once.
+
+Both transports (the gRPC MediaQueryService servicer and the OneBot v11 HTTP facade) call this
+class and only translate; the seed document is the contract:
+
+get_image(file)
+    `file` is a local path (bare or file://), base64://, http(s):// or a file token.
+    local path → `file` = that path (symlinks resolved); base64 → the cached file's path;
+    http(s) → the cached path plus `url` and `filename`; token → `filename` and `url` from the
+    token plus the cached path when the bytes are here or can be fetched again — if they cannot
+    but the token has a url, `file` is the token itself (the seed: "local path or original
+    token"), which still lets a caller refresh an expired CDN url. Every answer also carries
+    size, sha256, media type and a token; base64 of the file when asked.
+
+get_record(file, out_format)
+    The input format comes from the bytes, never the extension. A *local* file whose extension
+    already equals out_format (case-insensitive) is returned as it is; anything else is
+    converted into the cache (core.audio.Transcoder) and the answer carries a token for the
+    converted file.
+
+Errors (core.errors): InvalidInput (OneBot 1400) for a missing or malformed `file` or an unknown
+out_format; TokenRejected, SourceUnavailable, ConverterMissing, ConversionFailed (OneBot 1500).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from mediagate.core.aio import to_thread_settled
+from mediagate.core.audio import AUDIO_MEDIA_TYPES, Transcoder, normalize_out_format
+from mediagate.core.errors import InvalidInput, SourceUnavailable
+from mediagate.core.sources import MediaSource, SourceKind, SourceResolver
+
+__all__ = ["DEFAULT_INLINE_MAX_BYTES", "ImageInfo", "MediaQueryService", "RecordInfo"]
+
+DEFAULT_INLINE_MAX_BYTES: Final = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    file: str
+    filename: str
+    url: str
+    size: int
+    sha256: str
+    media_type: str
+    token: str
+    base64: str = ""
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    file: str
+    filename: str
+    url: str
+    size: int
+    sha256: str
+    out_format: str
+    token: str
+    base64: str = ""
+
+
+class MediaQueryService:
+    def __init__(
+        self,
+        resolver: SourceResolver,
+        transcoder: Transcoder,
+        *,
+        inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES,
+    ) -> None:
+        """`inline_max_bytes`: the largest file returned as base64 when a caller asks for it."""
+        self._resolver = resolver
+        self._transcoder = transcoder
+        self._inline_max = inline_max_bytes
+
+    def can_send_image(self) -> bool:
+        return True
+
+    def can_send_record(self) -> bool:
+        return True
+
+    async def get_image(self, file: str, *, include_base64: bool = False) -> ImageInfo:
+        ref = _required(file)
+        try:
+            src = await self._resolver.resolve(ref, field="file")
+        except SourceUnavailable:
+            if self._resolver.kind_of(ref) is not SourceKind.TOKEN:
+                raise
+            claims = self._resolver.tokens.verify(ref, field="file")
+            if not claims.url:
+                raise
+            return ImageInfo(
+                file=ref,
+                filename=claims.filename,
+                url=claims.url,
+                size=claims.size,
+                sha256=claims.sha256,
+                media_type=claims.media_type,
+                token=ref,
+            )
+        # Local files answer with their path only (the seed); a token of a local file keeps
+        # the file:// url it carries.
+        url = "" if src.kind in (SourceKind.PATH, SourceKind.FILE_URI) else src.url
+        inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else ""
+        return ImageInfo(
+            file=str(src.path),
+            filename=src.filename,
+            url=url,
+            size=src.size,
+            sha256=src.sha256,
+            media_type=src.media_type or "",
+            token=src.token,
+            base64=inline,
+        )
+
+    async def get_record(
+        self, file: str, out_format: str, *, include_base64: bool = False
+    ) -> RecordInfo:
+        ref = _required(file)
+        fmt = normalize_out_format(out_format or "", field="out_format")
+        src = await self._resolver.resolve(ref, field="file")
+        url = "" if src.kind in (SourceKind.PATH, SourceKind.FILE_URI) else src.url
+        if src.local and src.path.suffix.lower() == f".{fmt}":
+            inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else ""
+            return RecordInfo(
+                file=str(src.path),
+                filename=src.filename,
+                url=url,
+                size=src.size,
+                sha256=src.sha256,
+                out_format=fmt,
+                token=src.token,
+                base64=inline,
+            )
+        converted = await self._transcoder.convert(src, fmt, field="out_format")
+        filename = f"{_stem(src)}.{fmt}"
+        inline = ""
+        if include_base64:
+            inline = await self._inline(converted.path, converted.sha256, converted.size)
+        token = self._resolver.tokens.issue(
+            sha256=converted.sha256,
+            size=converted.size,
+            media_type=AUDIO_MEDIA_TYPES[fmt],
+            filename=filename,
+        )
+        return RecordInfo(
+            file=str(converted.path),
+            filename=filename,
+            url=url,
+            size=converted.size,
+            sha256=converted.sha256,
+            out_format=fmt,
+            token=token,
+            base64=inline,
+        )
+
+    async def _inline(self, path: Path, sha256: str, size: int) -> str:
+        if size > self._inline_max:
+            raise InvalidInput(
+                "include_base64",
+                f"the media is {size} bytes; base64 is returned for at most {self._inline_max}",
+            )
+        with self._resolver.cache.pin(sha256):
+            data = await to_thread_settled(path.read_bytes)
+        return base64.b64encode(data).decode("ascii")
+
+
+def _required(file: str) -> str:
+    ref = (file or "").strip()
+    if not ref:
+        raise InvalidInput("file", "is required")
+    return ref
+
+
+def _stem(src: MediaSource) -> str:
+    return Path(src.filename).stem or src.sha256

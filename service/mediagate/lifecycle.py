@@ -1,0 +1,109 @@
+"""Stopping well: the drain sequence, and the one place that handles process signals.
+
+A drain (first SIGTERM or SIGINT, or `Gateway.close()`):
+
+1. health turns NOT_SERVING at once (overall and per service), so kubelet and load balancers
+   stop routing here;
+2. new calls are refused with UNAVAILABLE "server is draining" (health checks still answer);
+3. calls in flight run on for up to `drain_grace_seconds` (25 s by default, below Kubernetes'
+   default 30 s terminationGracePeriodSeconds, so the kubelet never needs SIGKILL);
+4. whatever still runs is cancelled: its upload is abandoned at X and its caller gets
+   UNAVAILABLE with a message saying so;
+5. the servers stop and the process exits 0.
+
+A second SIGTERM/SIGINT cuts step 3 short (grpclib's graceful_exit does the same); SIGHUP asks
+for a reload (accounts, token file) without stopping anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+
+import structlog
+
+from mediagate.transport.grpc.gate import CallGate
+from mediagate.transport.grpc.server import GrpcServer
+
+__all__ = ["drain", "graceful_exit"]
+
+log = structlog.get_logger(__name__)
+
+# After the cancellation, callers' aborts and upstream clean-up get this long.
+_CANCEL_WAIT_S = 10.0
+
+
+async def drain(
+    gate: CallGate, server: GrpcServer, grace: float, *, hurry: asyncio.Event | None = None
+) -> None:
+    """Steps 1-4 above; the caller then stops the servers."""
+    gate.begin_drain()
+    await server.not_serving()
+    log.info("gateway.draining", calls_in_flight=gate.calls, grace_seconds=grace)
+    idle = asyncio.ensure_future(gate.wait_idle())
+    hurried = asyncio.ensure_future(hurry.wait() if hurry else asyncio.Event().wait())
+    try:
+        await asyncio.wait({idle, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hurried.cancel()
+    if idle.done():
+        return
+    why = "a second stop signal" if hurry is not None and hurry.is_set() else "the drain grace"
+    log.warning("gateway.drain_cut_short", calls_cancelled=gate.calls, reason=why)
+    gate.stop_all(
+        f"the server shut down before this call finished ({why} of drain_grace_seconds="
+        f"{grace:g} ran out); any upload it carried was abandoned at X: retry the call"
+    )
+    try:
+        await asyncio.wait_for(idle, _CANCEL_WAIT_S)
+    except TimeoutError:
+        log.error("gateway.drain_stuck", calls_in_flight=gate.calls)
+
+
+@contextlib.contextmanager
+def graceful_exit(
+    *,
+    on_stop: Callable[[], None],
+    on_hurry: Callable[[], None],
+    on_reload: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Route SIGTERM/SIGINT (first: `on_stop`, later: `on_hurry`) and SIGHUP (`on_reload`).
+
+    The handlers run on the event loop, so the callbacks may touch asyncio objects.
+    """
+    loop = asyncio.get_running_loop()
+    stopping = False
+
+    def stop(sig: signal.Signals) -> None:
+        nonlocal stopping
+        if stopping:
+            log.warning("signal.hurry", signal=sig.name)
+            on_hurry()
+            return
+        stopping = True
+        log.info("signal.stop", signal=sig.name)
+        on_stop()
+
+    def reload() -> None:
+        log.info("signal.reload", signal="SIGHUP")
+        if on_reload is not None:
+            on_reload()
+
+    installed: list[signal.Signals] = []
+    handlers: list[tuple[signal.Signals, Callable[[], None]]] = [
+        (signal.SIGINT, lambda: stop(signal.SIGINT)),
+        (signal.SIGTERM, lambda: stop(signal.SIGTERM)),
+    ]
+    if hasattr(signal, "SIGHUP"):
+        handlers.append((signal.SIGHUP, reload))
+    for sig, handler in handlers:
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on this loop
+            loop.add_signal_handler(sig, handler)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

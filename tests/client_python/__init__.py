@@ -1,0 +1,1 @@
+"""The Python SDK (clients/python) against a real gateway and its emulator."""

@@ -1,0 +1,141 @@
+"""Every refusal, end to end, over gRPC (status + ErrorInfo reason) and OneBot (retcode)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from media.helpers import png_bytes, tone_wav_bytes
+from mediagate.core.media_config import MediaConfig
+from mediagate.core.tokens import TokenCodec
+from query.calls import (
+    INVALID,
+    NOT_FOUND,
+    PRECONDITION,
+    TRANSPORTS,
+    QueryFailed,
+    check_failure,
+    get_image,
+    get_record,
+)
+from query.helpers import FETCH_LIMIT, MediaEnv, MediaHost, media_gateway
+
+pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
+
+
+async def _image_fails(env: MediaEnv, transport: str, file: str) -> QueryFailed:
+    with pytest.raises(QueryFailed) as info:
+        await get_image(env, transport, file)
+    return info.value
+
+
+async def test_missing_and_malformed_file(env: MediaEnv, transport: str) -> None:
+    for bad in ("", "   ", "ftp://example.com/a.png", "base64://%%%not base64%%%"):
+        failed = await _image_fails(env, transport, bad)
+        check_failure(failed, transport, INVALID, "INVALID_ARGUMENT")
+        assert "file" in failed.message
+
+
+async def test_path_traversal_is_not_found(env: MediaEnv, transport: str) -> None:
+    secret = env.tmp / "secret.png"
+    secret.write_bytes(png_bytes())
+    for ref in ("../secret.png", str(env.media_dir / ".." / "secret.png"), str(secret)):
+        failed = await _image_fails(env, transport, ref)
+        check_failure(failed, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
+        # The same words as for a file that does not exist: nothing to probe with.
+        missing = await _image_fails(env, transport, str(env.media_dir / "nope.png"))
+        assert failed.message == missing.message
+
+
+async def test_symlink_escape_is_not_found(env: MediaEnv, transport: str) -> None:
+    outside = env.tmp / "outside.png"
+    outside.write_bytes(png_bytes())
+    os.symlink(outside, env.media_dir / "link.png")
+    failed = await _image_fails(env, transport, "link.png")
+    check_failure(failed, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
+
+
+async def test_non_regular_file_is_refused(env: MediaEnv, transport: str) -> None:
+    os.mkfifo(env.media_dir / "pipe.png")
+    failed = await _image_fails(env, transport, "pipe.png")
+    check_failure(failed, transport, PRECONDITION, "SOURCE_REFUSED")
+
+
+async def test_ssrf_to_loopback_is_refused_by_default(
+    tmp_path: Path, host: MediaHost, transport: str
+) -> None:
+    async with media_gateway(tmp_path, allow_private_fetch=False) as strict:
+        failed = await _image_fails(strict, transport, host.url("image.png"))
+    check_failure(failed, transport, PRECONDITION, "SOURCE_REFUSED")
+    assert "refused" in failed.message
+
+
+async def test_oversize_download(env: MediaEnv, host: MediaHost, transport: str) -> None:
+    host.files["huge.png"] = png_bytes() + b"\0" * FETCH_LIMIT
+    failed = await _image_fails(env, transport, host.url("huge.png"))
+    check_failure(failed, transport, PRECONDITION, "SOURCE_TOO_LARGE")
+    assert str(FETCH_LIMIT) in failed.message
+
+
+async def test_download_failure(env: MediaEnv, host: MediaHost, transport: str) -> None:
+    failed = await _image_fails(env, transport, host.url("absent.png"))
+    check_failure(failed, transport, PRECONDITION, "FETCH_FAILED")
+    assert "404" in failed.message
+
+
+async def test_forged_and_expired_tokens(env: MediaEnv, transport: str) -> None:
+    path = env.media_dir / "pic.png"
+    path.write_bytes(png_bytes())
+    genuine = (await get_image(env, transport, str(path))).file_token
+    claims = env.codec().verify(genuine)
+    # The same claims signed with a key the gateway does not hold.
+    forged = TokenCodec([b"another-key-0123456789abcdef"]).reissue(claims)
+    failed = await _image_fails(env, transport, forged)
+    check_failure(failed, transport, NOT_FOUND, "TOKEN_REJECTED")
+    past = env.codec(clock=lambda: time.time() - 30 * 24 * 3600)
+    failed = await _image_fails(env, transport, past.reissue(claims))
+    check_failure(failed, transport, NOT_FOUND, "TOKEN_REJECTED")
+    assert "expired" in failed.message
+    # An altered payload (a different file name under the genuine signature).
+    prefix, payload, sig = genuine.split(".")
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    altered = raw.replace(b"pic.png", b"pwn.png")
+    payload2 = base64.urlsafe_b64encode(altered).rstrip(b"=").decode()
+    failed = await _image_fails(env, transport, f"{prefix}.{payload2}.{sig}")
+    check_failure(failed, transport, NOT_FOUND, "TOKEN_REJECTED")
+
+
+async def test_token_of_a_streamed_upload_is_not_cached(env: MediaEnv, transport: str) -> None:
+    """Streamed uploads are never written to disk, so their token names nothing here."""
+    claims_token = env.codec().issue(
+        sha256="ab" * 32, size=10, media_type="image/png", filename="1.png"
+    )
+    failed = await _image_fails(env, transport, claims_token)
+    check_failure(failed, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
+
+
+async def test_unknown_out_format_names_the_allowed_values(env: MediaEnv, transport: str) -> None:
+    (env.media_dir / "tone.wav").write_bytes(tone_wav_bytes(seconds=0.2))
+    for fmt in ("aiff", ""):
+        with pytest.raises(QueryFailed) as info:
+            await get_record(env, transport, "tone.wav", fmt)
+        check_failure(info.value, transport, INVALID, "INVALID_ARGUMENT")
+        assert "out_format" in info.value.message
+        assert "mp3, amr, silk, wav, ogg, flac, m4a, wma, spx" in info.value.message
+
+
+async def test_missing_converter_says_what_to_install(tmp_path: Path, transport: str) -> None:
+    no_ffmpeg = MediaConfig(
+        cache_dir=tmp_path / "cache", media_dir=tmp_path / "media", ffmpeg_binaries=()
+    )
+    async with media_gateway(tmp_path, media_config=no_ffmpeg) as bare:
+        (bare.media_dir / "tone.wav").write_bytes(tone_wav_bytes(seconds=0.2))
+        for fmt in ("mp3", "silk"):
+            with pytest.raises(QueryFailed) as info:
+                await get_record(bare, transport, "tone.wav", fmt)
+            check_failure(info.value, transport, PRECONDITION, "CONVERTER_MISSING")
+            assert "pip install imageio-ffmpeg" in info.value.message
