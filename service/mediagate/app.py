@@ -154,7 +154,7 @@ class Gateway:
             metadata_url = metadata_url or self.emulator.base_url + METADATA_PATH
         # Cache, tokens, downloads, conversion: shared by MediaQueryService, the OneBot facade
         # and UploadFromSource (and the tokens of every upload result).
-        self.media = MediaStack(self._media_config or s.media_config)
+        self.media = MediaStack(self._media_config or s.media_config, observer=self.metrics)
         await self.media.start()
         defaults = XClientConfig()
         self.x_client = XUploadClient(

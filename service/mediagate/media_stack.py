@@ -28,6 +28,7 @@ from mediagate.core.audio import Transcoder
 from mediagate.core.cache import MediaCache
 from mediagate.core.media_config import MediaConfig
 from mediagate.core.media_query import MediaQueryService
+from mediagate.core.observer import NOOP_MEDIA_OBSERVER, MediaObserver
 from mediagate.core.sources import SourceResolver
 from mediagate.core.tokens import TokenCodec
 
@@ -37,7 +38,9 @@ log = structlog.get_logger(__name__)
 
 
 class MediaStack:
-    def __init__(self, config: MediaConfig) -> None:
+    def __init__(
+        self, config: MediaConfig, *, observer: MediaObserver = NOOP_MEDIA_OBSERVER
+    ) -> None:
         self.config = config
         keys = config.token_keys
         if not keys:
@@ -54,7 +57,7 @@ class MediaStack:
             config.ffmpeg_max_concurrent, config.ffmpeg_timeout_s, binaries=config.ffmpeg_binaries
         )
         self.silk = SilkCodec(tencent=config.silk_tencent)
-        self.transcoder = Transcoder(self.cache, self.ffmpeg, self.silk)
+        self.transcoder = Transcoder(self.cache, self.ffmpeg, self.silk, observer=observer)
         roots = [config.media_dir] if config.media_dir is not None else []
         self.resolver = SourceResolver(
             cache=self.cache,

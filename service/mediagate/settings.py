@@ -34,7 +34,9 @@ MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDIAGATE_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIAGATE_", extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     listen: Annotated[tuple[str, ...], NoDecode] = Field(
         ("127.0.0.1:50051",),

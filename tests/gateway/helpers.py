@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -11,6 +12,7 @@ from grpc_status import rpc_status
 
 from mediagate.adapters.emulator import EmulatorConfig
 from mediagate.app import DEMO_ACCOUNT, Gateway
+from mediagate.client_status import keep_first_status
 from mediagate.settings import Settings
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -53,6 +55,22 @@ async def batch_requests(
     )
     for piece in chunked(data, 256 * 1024):
         yield u.UploadImageMultipleTimesRequest(chunk=piece)
+
+
+async def settle(call: Any) -> Any:
+    """Await a call (or drain a response stream) and raise the server's own status.
+
+    grpcio's aio client can report INTERNAL when the server ends a client stream early while
+    chunks are still being written (grpc/grpc#36066); `keep_first_status` recovers the status
+    the server sent, so error tests check what the server said, deterministically.
+    """
+    real = keep_first_status(call)
+    try:
+        if isinstance(call, AsyncIterable):
+            return [event async for event in call]
+        return await call
+    except grpc.aio.AioRpcError as err:
+        raise real(err) from None
 
 
 def error_details(

@@ -13,6 +13,7 @@ from gateway.helpers import (
     fast_emulator,
     gateway_settings,
     serving,
+    settle,
     spec,
     upload_requests,
 )
@@ -28,7 +29,7 @@ Code = grpc.StatusCode
 
 async def _fails(call: object) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call  # type: ignore[misc]
+        await settle(call)
     return info.value
 
 

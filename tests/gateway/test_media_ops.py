@@ -14,6 +14,7 @@ from gateway.helpers import (
     batch_requests,
     error_details,
     progress_requests,
+    settle,
     spec,
     upload_requests,
 )
@@ -80,7 +81,9 @@ async def test_batch_bad_requests(
 ) -> None:
     data = sample_image("JPEG")
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.UploadImageMultipleTimes(batch_requests(spec(category, data), data, count))
+        await settle(
+            stub.UploadImageMultipleTimes(batch_requests(spec(category, data), data, count))
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(info.value)[1] == [field]
 
@@ -195,8 +198,9 @@ async def test_progress_stream_phases_and_counters(stub: g.MediaUploadServiceAsy
 async def test_progress_stream_error_is_a_status(stub: g.MediaUploadServiceAsyncStub) -> None:
     data = b"not media at all, just words"
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        async for _ in stub.UploadWithProgress(
-            progress_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, data), data)
-        ):
-            pass
+        await settle(
+            stub.UploadWithProgress(
+                progress_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, data), data)
+            )
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.helpers import error_details, progress_requests, upload_requests
+from gateway.helpers import error_details, progress_requests, settle, upload_requests
 from mediagate.samples import synthetic_mp4
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -109,7 +109,7 @@ async def test_sigterm_drains_upload_in_flight_then_exits_0() -> None:
                 assert code == 1 and "NOT_SERVING" in out, out
                 # A new call is refused while the old one runs on.
                 with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await stub.Upload(upload_requests(_spec(VIDEO), VIDEO))
+                    await settle(stub.Upload(upload_requests(_spec(VIDEO), VIDEO)))
                 assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
                 assert "server is draining" in (refused.value.details() or "")
                 info, _, _ = error_details(refused.value)
@@ -152,8 +152,7 @@ async def test_uploads_still_running_at_the_deadline_are_cancelled_cleanly() -> 
                 media_id = await _progress_until(events, m.UPLOAD_PHASE_UPLOADING)
                 gw.signal(signal.SIGTERM)
                 with pytest.raises(grpc.aio.AioRpcError) as cancelled:
-                    async for _event in events:
-                        pass
+                    await settle(call)  # the call's one response iterator, drained
             err = cancelled.value
             assert err.code() == grpc.StatusCode.UNAVAILABLE
             assert "drain_grace_seconds=0.5" in (err.details() or "")
@@ -182,18 +181,14 @@ async def test_a_second_signal_cuts_the_drain_short() -> None:
             account=m.Account(name="demo"),
         )
         async with grpc.aio.insecure_channel(gw.targets[0]) as channel:
-            events = (
-                g.MediaUploadServiceStub(channel)
-                .UploadWithProgress(progress_requests(s, data))
-                .__aiter__()
-            )
+            call = g.MediaUploadServiceStub(channel).UploadWithProgress(progress_requests(s, data))
+            events = call.__aiter__()
             await _progress_until(events, m.UPLOAD_PHASE_UPLOADING)
             gw.signal(signal.SIGTERM)
             await gw.wait_for(r'"gateway.draining"', stream="stderr")
             gw.signal(signal.SIGINT)
             with pytest.raises(grpc.aio.AioRpcError) as cancelled:
-                async for _event in events:
-                    pass
+                await settle(call)
         assert cancelled.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "a second stop signal" in (cancelled.value.details() or "")
         assert await gw.wait_exit(within=10) == 0

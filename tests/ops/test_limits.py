@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
-from gateway.helpers import error_details, gateway_settings, serving, spec, upload_requests
+from gateway.helpers import (
+    error_details,
+    gateway_settings,
+    serving,
+    settle,
+    spec,
+    upload_requests,
+)
 from mediagate.samples import sample_image, synthetic_mp4
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -32,7 +39,7 @@ async def test_a_stream_that_goes_quiet_is_ended_and_its_upload_abandoned() -> N
         never = asyncio.Event()
         # 200 KiB: enough for the probe and INIT, so there is an upload at X to abandon.
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.Upload(_stalling(VIDEO, 200 * 1024, never), timeout=30)
+            await settle(stub.Upload(_stalling(VIDEO, 200 * 1024, never), timeout=30))
         assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert "upload_idle_timeout_seconds" in (err.value.details() or "")
         info, _, _ = error_details(err.value)
@@ -55,7 +62,7 @@ async def test_uploads_beyond_the_limit_are_refused_with_the_setting_named() -> 
             await asyncio.sleep(0.01)
         png = sample_image("PNG")
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.Upload(upload_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, png), png))
+            await settle(stub.Upload(upload_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, png), png)))
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "max_concurrent_uploads" in (err.value.details() or "")
         info, _, _ = error_details(err.value)

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 import mediagate.v1
-from gateway.helpers import progress_requests, spec, upload_requests
+from gateway.helpers import progress_requests, settle, spec, upload_requests
 from mediagate.samples import sample_image, synthetic_mp4
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2_grpc as g
@@ -83,7 +83,7 @@ async def test_metrics_change_after_an_upload() -> None:
                 pass
             unknown = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, PNG, account=m.Account(name="nobody"))
             with pytest.raises(grpc.aio.AioRpcError) as err:
-                await stub.Upload(upload_requests(unknown, PNG))
+                await settle(stub.Upload(upload_requests(unknown, PNG)))
             assert err.value.code() == grpc.StatusCode.NOT_FOUND
         service = {"grpc_service": "mediagate.v1.MediaUploadService"}
         upload = {**service, "grpc_method": "Upload", "grpc_type": "client_stream"}

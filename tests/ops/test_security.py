@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gateway.helpers import error_details, spec, upload_requests
+from gateway.helpers import error_details, settle, spec, upload_requests
 from mediagate.samples import sample_image
 from mediagate.v1 import media_pb2 as m
+from mediagate.v1 import upload_service_pb2 as u
 from mediagate.v1 import upload_service_pb2_grpc as g
 from ops.proc import emulator_json, gateway_process, health_status, metadata
 
@@ -34,7 +35,8 @@ async def _upload(
 ) -> m.UploadResult:
     stub = g.MediaUploadServiceStub(channel)
     s = spec(m.MEDIA_CATEGORY_TWEET_IMAGE, PNG, **({"account": account} if account else {}))
-    reply = await stub.Upload(upload_requests(s, PNG), metadata=metadata(token), timeout=30)
+    call = stub.Upload(upload_requests(s, PNG), metadata=metadata(token), timeout=30)
+    reply: u.UploadResponse = await settle(call)
     return reply.result
 
 

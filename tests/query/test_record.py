@@ -59,3 +59,22 @@ async def test_http_and_base64_voice(env: MediaEnv, host: MediaHost, transport: 
     assert content(by_url.file).startswith(b"OggS")
     by_b64 = await get_record(env, transport, "base64://" + base64.b64encode(wav).decode(), "ogg")
     assert by_b64.file == by_url.file  # same input bytes, same cached conversion
+
+
+async def test_conversions_and_cache_hits_are_counted(env: MediaEnv, transport: str) -> None:
+    _tone(env)
+    metrics = env.gateway.metrics
+
+    def count(family: str, **labels: str) -> float:
+        value = metrics.registry.get_sample_value(family, labels)
+        return value or 0.0
+
+    before_ok = count("mediagate_conversions_total", kind="audio_to_flac", outcome="ok")
+    before_hit = count("mediagate_cache_lookups_total", cache="conversion", result="hit")
+    first = await get_record(env, transport, "tone.wav", "flac")
+    second = await get_record(env, transport, "tone.wav", "flac")
+    assert first.file == second.file
+    assert count("mediagate_conversions_total", kind="audio_to_flac", outcome="ok") == before_ok + 1
+    assert (
+        count("mediagate_cache_lookups_total", cache="conversion", result="hit") == before_hit + 1
+    )

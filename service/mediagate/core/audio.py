@@ -38,6 +38,7 @@ import structlog
 from mediagate.core.aio import to_thread_settled
 from mediagate.core.cache import CachedFile, MediaCache
 from mediagate.core.errors import InvalidInput
+from mediagate.core.observer import NOOP_MEDIA_OBSERVER, MediaObserver
 
 if TYPE_CHECKING:
     from mediagate.core.sources import MediaSource
@@ -174,10 +175,18 @@ def _read_head(path: Path) -> bytes:
 
 
 class Transcoder:
-    def __init__(self, cache: MediaCache, ffmpeg: FfmpegPort, silk: SilkPort) -> None:
+    def __init__(
+        self,
+        cache: MediaCache,
+        ffmpeg: FfmpegPort,
+        silk: SilkPort,
+        *,
+        observer: MediaObserver = NOOP_MEDIA_OBSERVER,
+    ) -> None:
         self._cache = cache
         self._ffmpeg = ffmpeg
         self._silk = silk
+        self._observer = observer
 
     async def convert(
         self, src: MediaSource, out_format: str, *, field: str = "out_format"
@@ -188,15 +197,28 @@ class Transcoder:
         codec) or ConversionFailed (unreadable input, timeout).
         """
         fmt = normalize_out_format(out_format, field=field)
+        kind = f"audio_to_{fmt}"
+        produced = False
 
         async def produce(out: Path) -> None:
+            nonlocal produced
+            produced = True
             started = time.monotonic()
-            with self._cache.pin(src.sha256):
-                in_fmt = await self._produce(src.path, fmt, out)
+            try:
+                with self._cache.pin(src.sha256):
+                    in_fmt = await self._produce(src.path, fmt, out)
+            except BaseException:
+                self._observer.conversion_finished(kind, "error", time.monotonic() - started)
+                raise
+            seconds = time.monotonic() - started
+            self._observer.conversion_finished(kind, "ok", seconds)
             log.info("media_converted", sha256=src.sha256, in_format=in_fmt or "probed",
-                     out_format=fmt, seconds=round(time.monotonic() - started, 3))  # fmt: skip
+                     out_format=fmt, seconds=round(seconds, 3))  # fmt: skip
 
-        return await self._cache.get_or_create(f"{src.sha256}.{fmt}", produce)
+        converted = await self._cache.get_or_create(f"{src.sha256}.{fmt}", produce)
+        # A caller that waited on another's conversion was served from the cache too.
+        (self._observer.cache_miss if produced else self._observer.cache_hit)("conversion")
+        return converted
 
     async def _produce(self, src: Path, fmt: str, out: Path) -> str | None:
         """Write `src` as `fmt` to `out`; returns the input format detected from its bytes."""
