@@ -75,6 +75,15 @@ async def _spawn(*args: str) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
+async def _serving_target(gateway: asyncio.subprocess.Process) -> str:
+    assert gateway.stdout is not None
+    async with asyncio.timeout(30):
+        while line := await gateway.stdout.readline():
+            if match := SERVING.search(line):
+                return match.group(1).decode()
+    raise RuntimeError("the gateway exited before serving")
+
+
 async def _requests(data: bytes) -> AsyncIterator[u.UploadRequest]:
     yield u.UploadRequest(
         spec=m.UploadSpec(
@@ -101,14 +110,10 @@ async def run_case(case: Case, emulator_url: str) -> Outcome:
         "--segment-bytes", str(case.segment_mib * MIB),
         "--appends-in-flight", str(case.in_flight),
         "--video-limit-bytes", str(1024 * MIB), "--log-level", "warning",
+        "--metrics-listen", "127.0.0.1:0", "--onebot-listen", "127.0.0.1:0",
     )  # fmt: skip
     try:
-        assert gateway.stdout is not None
-        line = await asyncio.wait_for(gateway.stdout.readline(), 30)
-        match = SERVING.search(line)
-        if match is None:
-            raise RuntimeError(f"gateway did not start: {line!r}")
-        target = match.group(1).decode()
+        target = await _serving_target(gateway)
         data = synthetic_mp4(case.size_mib * MIB, duration_ms=60_000)
         before = _rss_mib(gateway.pid, "VmRSS")
         async with grpc.aio.insecure_channel(target) as channel:
