@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -77,10 +76,10 @@ async def test_oversize_downloads_leave_nothing(
 async def test_slow_server_times_out(cache: MediaCache, media_server: MediaServer) -> None:
     fetcher = await make_fetcher(cache, allow_private=True, timeout_s=0.5)
     try:
-        started = time.monotonic()
+        # The message proves the configured timeout fired, not the slow server finishing.
         with pytest.raises(SourceUnavailable, match=r"within 0\.5 s") as info:
             await fetcher.fetch(media_server.url("/slow"), field="file")
-        assert info.value.reason == "FETCH_FAILED" and time.monotonic() - started < 2
+        assert info.value.reason == "FETCH_FAILED"
     finally:
         await fetcher.close()
 
