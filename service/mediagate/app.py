@@ -1,8 +1,9 @@
 """The running gateway: wires settings into the emulator (optional), X client, core and server.
 
 Lifecycle follows grpclib: `start()`, `close()`, `wait_closed()`, and `async with Gateway(...)`.
-`close()` drains (lifecycle.py): health NOT_SERVING, new calls refused, calls in flight given
-`drain_grace_seconds`, then cancelled. `reload()` (SIGHUP) re-reads the accounts and token files.
+`close()` drains (lifecycle.py) the gRPC API and the OneBot facade together: health
+NOT_SERVING, new calls refused on both, calls in flight on both given `drain_grace_seconds`,
+then cancelled. `reload()` (SIGHUP) re-reads the accounts and token files.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mediagate.core.media_ops import MediaOps
 from mediagate.core.pipeline import PipelineConfig, UploadPipeline
 from mediagate.core.source_upload import upload_token_issuer
 from mediagate.core.x_constants import METADATA_PATH, UPLOAD_PATH
-from mediagate.lifecycle import drain
+from mediagate.lifecycle import Door, drain
 from mediagate.listen import exposure_warnings, parse_listen
 from mediagate.media_stack import MediaStack
 from mediagate.metrics import GatewayMetrics, MetricsServer
@@ -43,6 +44,7 @@ from mediagate.transport.grpc.server import (
     GrpcServer,
     Keepalive,
     Service,
+    send_limit,
     tls_credentials,
 )
 from mediagate.transport.grpc.upload_servicer import UploadServicer
@@ -203,7 +205,8 @@ class Gateway:
                 ),
             ),
         ]
-        await self._serve(services)
+        # GetImage / GetRecord answers carry up to the inline limit's bytes.
+        await self._serve(services, send_limit(self.media.query.inline_max_bytes))
         if s.onebot_enabled:
             token = s.onebot_access_token
             self.onebot = OneBotServer(
@@ -225,7 +228,7 @@ class Gateway:
             accounts=self.accounts.names(),
         )
 
-    async def _serve(self, services: Sequence[Service]) -> None:
+    async def _serve(self, services: Sequence[Service], max_send_bytes: int) -> None:
         """Build, bind and start the gRPC server(s) and the metrics endpoint."""
         s = self.settings
         names = frozenset(service.name for service in services)
@@ -248,7 +251,9 @@ class Gateway:
             s.keepalive_timeout_seconds,
             s.keepalive_min_ping_interval_seconds,
         )
-        self.grpc = GrpcServer(services, interceptors=interceptors, keepalive=keepalive)
+        self.grpc = GrpcServer(
+            services, interceptors=interceptors, keepalive=keepalive, max_send_bytes=max_send_bytes
+        )
         credentials = None
         if s.tls_cert_file is not None and s.tls_key_file is not None:
             credentials = tls_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
@@ -309,8 +314,11 @@ class Gateway:
         self._closed = True
         if self.grpc is not None and self.gate is not None and self.grpc.started:
             self.metrics.set_draining(True)
+            doors: list[Door] = [self.gate]
+            if self.onebot is not None:
+                doors.append(self.onebot)
             await drain(
-                self.gate,
+                doors,
                 self.grpc,
                 self.settings.drain_grace_seconds if grace is None else grace,
                 hurry=hurry,

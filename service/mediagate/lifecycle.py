@@ -1,14 +1,18 @@
 """Stopping well: the drain sequence, and the one place that handles process signals.
 
-A drain (first SIGTERM or SIGINT, or `Gateway.close()`):
+A drain (first SIGTERM or SIGINT, or `Gateway.close()`) covers every front door at once: the
+gRPC API (its CallGate) and the OneBot HTTP facade (OneBotServer), which admit and track their
+calls the same way (`Door` below):
 
 1. health turns NOT_SERVING at once (overall and per service), so kubelet and load balancers
    stop routing here;
-2. new calls are refused with UNAVAILABLE "server is draining" (health checks still answer);
-3. calls in flight run on for up to `drain_grace_seconds` (25 s by default, below Kubernetes'
-   default 30 s terminationGracePeriodSeconds, so the kubelet never needs SIGKILL);
-4. whatever still runs is cancelled: its upload is abandoned at X and its caller gets
-   UNAVAILABLE with a message saying so;
+2. new calls are refused: gRPC with UNAVAILABLE "server is draining" (health checks still
+   answer), OneBot with HTTP 503 and the same message;
+3. calls in flight, on either door, run on for up to `drain_grace_seconds` (25 s by default,
+   below Kubernetes' default 30 s terminationGracePeriodSeconds, so the kubelet never needs
+   SIGKILL);
+4. whatever still runs is cancelled: an upload is abandoned at X, and each caller gets
+   UNAVAILABLE (gRPC) or 503 (OneBot) with a message saying so;
 5. the servers stop and the process exits 0.
 
 A second SIGTERM/SIGINT cuts step 3 short (grpclib's graceful_exit does the same); SIGHUP asks
@@ -20,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 import structlog
 
-from mediagate.transport.grpc.gate import CallGate
 from mediagate.transport.grpc.server import GrpcServer
 
-__all__ = ["drain", "graceful_exit"]
+__all__ = ["Door", "drain", "graceful_exit"]
 
 log = structlog.get_logger(__name__)
 
@@ -35,14 +39,41 @@ log = structlog.get_logger(__name__)
 _CANCEL_WAIT_S = 10.0
 
 
+class Door(Protocol):
+    """A front door's admission of calls, as the drain drives it."""
+
+    @property
+    def calls(self) -> int:
+        """Calls admitted and still running."""
+
+    def begin_drain(self) -> None:
+        """Refuse new calls from now on."""
+
+    async def wait_idle(self) -> None:
+        """Until no admitted call is running."""
+
+    def stop_all(self, message: str) -> None:
+        """Cancel every running call; each caller is told `message`."""
+
+
 async def drain(
-    gate: CallGate, server: GrpcServer, grace: float, *, hurry: asyncio.Event | None = None
+    doors: Sequence[Door],
+    server: GrpcServer,
+    grace: float,
+    *,
+    hurry: asyncio.Event | None = None,
 ) -> None:
-    """Steps 1-4 above; the caller then stops the servers."""
-    gate.begin_drain()
+    """Steps 1-4 above, for all `doors` within the one grace; the caller then stops the
+    servers."""
+    for door in doors:
+        door.begin_drain()
     await server.not_serving()
-    log.info("gateway.draining", calls_in_flight=gate.calls, grace_seconds=grace)
-    idle = asyncio.ensure_future(gate.wait_idle())
+
+    def in_flight() -> int:
+        return sum(door.calls for door in doors)
+
+    log.info("gateway.draining", calls_in_flight=in_flight(), grace_seconds=grace)
+    idle = asyncio.ensure_future(_all_idle(doors))
     hurried = asyncio.ensure_future(hurry.wait() if hurry else asyncio.Event().wait())
     try:
         await asyncio.wait({idle, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
@@ -51,15 +82,23 @@ async def drain(
     if idle.done():
         return
     why = "a second stop signal" if hurry is not None and hurry.is_set() else "the drain grace"
-    log.warning("gateway.drain_cut_short", calls_cancelled=gate.calls, reason=why)
-    gate.stop_all(
-        f"the server shut down before this call finished ({why} of drain_grace_seconds="
-        f"{grace:g} ran out); any upload it carried was abandoned at X: retry the call"
-    )
+    log.warning("gateway.drain_cut_short", calls_cancelled=in_flight(), reason=why)
+    for door in doors:
+        door.stop_all(
+            f"the server shut down before this call finished ({why} of drain_grace_seconds="
+            f"{grace:g} ran out); any upload it carried was abandoned at X: retry the call"
+        )
     try:
         await asyncio.wait_for(idle, _CANCEL_WAIT_S)
     except TimeoutError:
-        log.error("gateway.drain_stuck", calls_in_flight=gate.calls)
+        log.error("gateway.drain_stuck", calls_in_flight=in_flight())
+
+
+async def _all_idle(doors: Sequence[Door]) -> None:
+    # One after the other is enough: once draining, no door admits a call, so a door found
+    # idle stays idle.
+    for door in doors:
+        await door.wait_idle()
 
 
 @contextlib.contextmanager

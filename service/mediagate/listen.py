@@ -2,16 +2,18 @@
 
 Settings validate them with `parse_listen` (so a bad address stops startup naming the setting),
 the gRPC server binds them, and the security check asks `is_loopback` to decide whether a
-listener without TLS or tokens deserves a warning. Kept free of grpc so `mediagate health` and
+listener without TLS or tokens deserves a warning. `bind_tcp` binds the sockets of the aiohttp
+servers (metrics, OneBot, the emulator). Kept free of grpc and aiohttp so `mediagate health` and
 the settings model stay quick to import.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 
-__all__ = ["ListenAddress", "exposure_warnings", "parse_listen"]
+__all__ = ["ListenAddress", "bind_tcp", "exposure_warnings", "parse_listen"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,28 @@ def exposure_warnings(
                 " (set auth_tokens_file or tls_client_ca_file)"
             )
     return warnings
+
+
+def bind_tcp(host: str, port: int, *, setting: str | None = None) -> socket.socket:
+    """A TCP socket bound to host:port, not yet listening; "" is every IPv4 interface.
+
+    Bound here rather than by aiohttp so the real port (port 0: a free one) is known as soon as
+    the server starts. With `setting`, a failure names it ("metrics_listen: could not bind ...").
+    """
+    sock: socket.socket | None = None
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host or "0.0.0.0", port, type=socket.SOCK_STREAM
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        # A restarted server may rebind at once although the old socket lingers in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+    except BaseException as exc:
+        if sock is not None:
+            sock.close()
+        if setting is None or not isinstance(exc, OSError):
+            raise
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise OSError(f"{setting}: could not bind {where}: {exc}") from None
+    return sock

@@ -1,9 +1,10 @@
 """Structured logging (structlog) with secrets redacted wherever they might appear.
 
 Keys that name a secret are replaced outright; string values are scrubbed of anything that looks
-like a cookie pair, a CSRF header, a bearer token or a file token ("mgt1.<payload>.<signature>"),
-in case one slips into a message. The request id bound per call (transport/grpc/errors.py) rides
-along through structlog's contextvars into every event of the call, the X client's included.
+like a cookie pair, a CSRF header, a bearer token, a file token ("mgt1.<payload>.<signature>") or
+a URL's userinfo, in case one slips into a message. The request id bound per call
+(transport/grpc/errors.py) rides along through structlog's contextvars into every event of the
+call, the X client's included.
 """
 
 from __future__ import annotations
@@ -35,16 +36,23 @@ _SECRET_KEYS: Final = frozenset(
         "bearer",
         "password",
         "secret",
+        "api_key",
+        "private_key",
+        "signing_key",
     }
 )
-# Keys ending like these are secrets too ("upload_token", "signing_secret"); counts are not.
-_SECRET_SUFFIXES: Final = ("_token", "_tokens", "_secret", "_password", "_cookie", "_cookies")
+# Keys ending like these are secrets too ("upload_token", "signing_secret", "token_keys");
+# counts are not. "_key" alone is not here: "media_key" is X's public name for an upload.
+_SECRET_SUFFIXES: Final = (
+    "_token", "_tokens", "_secret", "_password", "_cookie", "_cookies", "_keys",
+)  # fmt: skip
 _SCRUB: Final = [
     (re.compile(r"(auth_token|ct0|twid|kdt|att)=[^;\s,'\"]+", re.I), r"\1=<redacted>"),
     (re.compile(r"(x-csrf-token[\"']?\s*[:=]\s*[\"']?)[^\s,;'\"]+", re.I), r"\1<redacted>"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9%._~+/=-]+", re.I), r"\1<redacted>"),
     (re.compile(r"\bmgt1\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+"), "mgt1.<redacted>"),
-    (re.compile(r"(://[^/@\s:]*:)[^@/\s]+@"), r"\1<redacted>@"),
+    # Any userinfo: "user:password@" and a token alone as the user name ("http://tok3n@proxy").
+    (re.compile(r"(?<=://)[^/?#@\s]+@"), "<redacted>@"),
 ]
 
 

@@ -7,7 +7,7 @@ It implements every observer seam of the code base, so nothing else imports prom
   grpc_service, grpc_method and grpc_type, as go-grpc-prometheus and py-grpc-prometheus name them
   so existing dashboards work;
 - `UploadObserver` (core/observer.py): bytes from callers, bytes X acknowledged, processing wait,
-  uploads by outcome;
+  uploads by outcome, each upload's peak buffered bytes;
 - `UpstreamObserver` (adapters/x/observer.py): X requests by command and HTTP status, their
   latency, retries;
 - `MediaObserver` (core/observer.py): cache hits/misses and conversions, for the media modules
@@ -20,7 +20,6 @@ Labels never carry an account, a media id or anything else unbounded or secret.
 
 from __future__ import annotations
 
-import socket
 from typing import Final
 
 import structlog
@@ -37,7 +36,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from mediagate.listen import ListenAddress
+from mediagate.listen import ListenAddress, bind_tcp
 from mediagate.transport.grpc.handlers import CallInfo
 
 __all__ = ["GatewayMetrics", "MetricsServer"]
@@ -49,6 +48,8 @@ _GRPC_LABELS: Final = ("grpc_type", "grpc_service", "grpc_method")
 _CALL_BUCKETS: Final = (0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _UPSTREAM_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _PROCESSING_BUCKETS: Final = (1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
+# 256 KiB to 64 MiB in powers of two: a few segments (2 MiB each by default) plus a chunk.
+_BUFFER_BUCKETS: Final = tuple(float(1 << shift) for shift in range(18, 27))
 
 
 class GatewayMetrics:
@@ -90,6 +91,13 @@ class GatewayMetrics:
         self.acknowledged_bytes = Counter(
             "mediagate_upload_acknowledged_bytes",
             "Media bytes X acknowledged (APPENDs answered).",
+            registry=r,
+        )
+        self.buffer_peak = Histogram(
+            "mediagate_upload_buffer_peak_bytes",
+            "Most media bytes one upload held in memory at once (what max_concurrent_uploads"
+            " multiplies when sizing the container's memory).",
+            buckets=_BUFFER_BUCKETS,
             registry=r,
         )
         self.processing_wait = Histogram(
@@ -167,6 +175,9 @@ class GatewayMetrics:
     def upload_finished(self, outcome: str) -> None:
         self.uploads.labels(outcome).inc()
 
+    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
+        self.buffer_peak.observe(peak_bytes)
+
     def set_uploads_in_flight(self, n: int) -> None:
         self.uploads_in_flight.set(n)
 
@@ -220,12 +231,12 @@ class MetricsServer:
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         try:
-            # Bound here rather than by aiohttp so the real port (0: a free one) is known.
-            sock = _bind(self._address)
+            address = self._address
+            sock = bind_tcp(address.host, address.port, setting="metrics_listen")
             await web.SockSite(runner, sock).start()
-        except OSError as exc:
+        except BaseException:
             await runner.cleanup()
-            raise OSError(f"metrics_listen: could not bind {self._address.raw}: {exc}") from None
+            raise
         self._runner = runner
         self.url = f"http://{self._address.client_target(sock.getsockname()[1])}/metrics"
         log.info("metrics.started", url=self.url)
@@ -234,17 +245,3 @@ class MetricsServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-
-def _bind(address: ListenAddress) -> socket.socket:
-    family, kind, proto, _, sockaddr = socket.getaddrinfo(
-        address.host or "0.0.0.0", address.port, type=socket.SOCK_STREAM
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(sockaddr)
-    except BaseException:
-        sock.close()
-        raise
-    return sock

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -12,6 +14,7 @@ from pydantic import ValidationError
 from mediagate.adapters.x import DEFAULT_RETRY_TABLE, Command, XClientConfig, build_metadata_body
 from mediagate.adapters.x.append_body import BOUNDARY_PREFIX, new_boundary
 from mediagate.adapters.x.responses import (
+    MAX_MESSAGE_CHARS,
     MalformedReply,
     error_for_response,
     parse_error_body,
@@ -20,6 +23,7 @@ from mediagate.adapters.x.responses import (
     parse_processing_info,
     parse_status_reply,
     retry_after_seconds,
+    session_secrets,
 )
 from mediagate.adapters.x.retry import is_retryable
 from mediagate.adapters.x.sessions import parse_proxy_url
@@ -31,7 +35,13 @@ from mediagate.core.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from mediagate.core.models import MediaMetadata, ProcessingState, SensitiveWarning
+from mediagate.core.models import (
+    Credentials,
+    MediaMetadata,
+    ProcessingState,
+    SensitiveWarning,
+    XSession,
+)
 
 # --- metadata body ---------------------------------------------------------------------------
 
@@ -126,8 +136,6 @@ def test_parse_error_body_never_raises_and_is_bounded(body: bytes) -> None:
     )
 )
 def test_parse_error_body_any_json(value: object) -> None:
-    import json
-
     parse_error_body(json.dumps(value).encode())
 
 
@@ -167,6 +175,47 @@ def test_secrets_are_scrubbed_from_x_text() -> None:
     error = error_for_response("INIT", 403, {}, body, now=0, secrets=("abcdef0123",))
     assert "abcdef0123" not in error.message
     assert error.code == 353
+
+
+_SECRETS_SESSION = XSession(
+    Credentials(
+        auth_token="a1" * 20, ct0="c0" * 16, others=(("kdt", "kdt-" + "9" * 36), ("lang", "en"))
+    ),
+    proxy_url="http://proxy-user:pr%40xy-pass@proxy.example:3128",
+)
+
+
+def test_session_secrets_are_every_cookie_value_and_the_proxy_credentials() -> None:
+    found = session_secrets(_SECRETS_SESSION)
+    assert set(found) == {
+        "a1" * 20, "c0" * 16, "kdt-" + "9" * 36, "proxy-user", "pr%40xy-pass", "pr@xy-pass",
+    }  # fmt: skip
+    assert list(found) == sorted(found, key=len, reverse=True)  # longest replaced first
+    assert session_secrets(replace(_SECRETS_SESSION, proxy_url="http://t0k3n-only@proxy:1")) == (
+        "a1" * 20, "kdt-" + "9" * 36, "c0" * 16, "t0k3n-only",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", ["html", "json", "json-escaped"])
+def test_secrets_are_scrubbed_before_the_text_is_cut(shape: str) -> None:
+    kdt = "kdt-" + "9" * 36
+    echoed = f"Cookie: auth_token={'a1' * 20}; kdt={kdt} via pr@xy-pass"
+    # The cut at MAX_MESSAGE_CHARS falls inside the kdt value: a prefix of it must not survive.
+    cut_at = MAX_MESSAGE_CHARS - len(echoed) + 20
+    text = "x" * cut_at + " " + echoed
+    if shape == "html":
+        body = f"<html><body><pre>{text}</pre></body></html>".encode()
+    elif shape == "json":
+        body = json.dumps({"errors": [{"code": 32, "message": text}]}).encode()
+    else:  # the same text, every character a JSON escape
+        escaped = "".join(f"\\u{ord(c):04x}" for c in text)
+        body = ('{"errors":[{"code":32,"message":"' + escaped + '"}]}').encode()
+    error = error_for_response(
+        "INIT", 401, {}, body, now=0, secrets=session_secrets(_SECRETS_SESSION)
+    )
+    for secret in ("a1" * 20, kdt, "pr@xy-pass"):
+        assert secret[:8] not in error.message, shape
+    assert "<redacted>" in error.message
 
 
 def test_retry_after_prefers_retry_after_header() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from aiohttp import web
 
 from mediagate.adapters.x import XClientConfig, XUploadClient
-from mediagate.core.errors import InvalidInput, UpstreamUnavailable
+from mediagate.adapters.x.responses import MAX_MESSAGE_CHARS
+from mediagate.core.errors import InvalidInput, UpstreamAuthError, UpstreamUnavailable
 from mediagate.core.models import XSession
 
-from .x_testkit import CaptureServer, HttpProxy, SocksServer
+from .x_testkit import AUTH_TOKEN, CT0, TWID, Captured, CaptureServer, HttpProxy, SocksServer
 
 MEDIA_ID = "1880000000000000001"
 
@@ -50,6 +52,28 @@ async def test_http_proxy_credentials_from_url(x_session: XSession) -> None:
     assert len(server.requests) == 1
     # The proxy credential stays between client and proxy.
     assert server.requests[0].header("proxy-authorization") is None
+
+
+async def test_x_error_text_never_repeats_a_cookie_or_the_proxy_password(
+    x_session: XSession,
+) -> None:
+    password = "pr0xy-pa55word"
+
+    async def echo(captured: Captured) -> web.StreamResponse:
+        # An error page that echoes the request (as some proxies and load balancers do), padded
+        # so the message's cut at MAX_MESSAGE_CHARS falls inside the cookie values.
+        pad = "x" * (MAX_MESSAGE_CHARS - 70)
+        page = f"<pre>proxy {password} {pad} {captured.header('cookie')}</pre>"
+        return web.Response(status=401, text=page, content_type="text/html")
+
+    async with CaptureServer(responder=echo) as server, HttpProxy(("alice", password)) as proxy:
+        url = f"http://alice:{password}@127.0.0.1:{proxy.port}"
+        async with XUploadClient(XClientConfig.for_base_url(server.base_url)) as client:
+            with pytest.raises(UpstreamAuthError) as info:
+                await _status(client, replace(x_session, proxy_url=url))
+    assert server.requests and TWID in (server.requests[0].header("cookie") or "")
+    for secret in (AUTH_TOKEN, CT0, TWID, password):
+        assert secret[:6] not in info.value.message, secret
 
 
 async def test_http_proxy_wrong_credentials_is_refused(x_session: XSession) -> None:
@@ -140,6 +164,9 @@ async def test_socks_sessions_are_cached_and_evicted(x_session: XSession) -> Non
         "ftp://user:hunter2@proxy.example:21",
         "socks6://user:hunter2@proxy.example:1080",
         "http://user:hunter2@:8080",
+        "http://user:hunter2@exa_mple..com:1",  # the IDNA codec refuses an empty label
+        f"socks5h://user:hunter2@{'a' * 64}.example:1080",  # and a label over 63 characters
+        "http://%E2%82%AC:hunter2@proxy.example:8080",  # Basic auth is Latin-1
     ],
 )
 async def test_invalid_proxy_url(x_session: XSession, url: str) -> None:
@@ -148,7 +175,7 @@ async def test_invalid_proxy_url(x_session: XSession, url: str) -> None:
             await _status(client, replace(x_session, proxy_url=url))
     assert info.value.field == "routing.proxy_url"
     assert "hunter2" not in str(info.value)
-    if not url.startswith("http"):
+    if url.startswith(("ftp:", "socks6:")):
         assert "http, https, socks4, socks5, socks5h" in info.value.message
     assert server.requests == []
 

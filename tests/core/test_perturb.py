@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from mediagate.core.perturb import NONCE_BYTES, PerturbError, make_nonces, perturb
+from mediagate.core.perturb import NONCE_BYTES, PerturbError, make_nonces, max_growth, perturb
 from mediagate.core.sniff import MediaType, sniff_media_type
 
 
@@ -316,3 +316,28 @@ def test_arbitrary_input_only_raises_perturb_error(media_type: MediaType, data: 
         assert outcome  # a reason for the user
     else:
         assert len(outcome) > len(data)
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_growth_never_exceeds_max_growth(name: str) -> None:
+    original = SAMPLES[name]
+    media_type = sniff_media_type(original[:16])
+    assert media_type is not None
+    grown = len(perturb(original, media_type, make_nonces(1)[0])) - len(original)
+    assert 0 < grown <= max_growth(media_type) <= max_growth()
+
+
+def test_max_growth_is_reached() -> None:
+    # The bound is exact for the largest additions: PNG's hex text, and a simple-format WebP
+    # with its pad byte missing (VP8X header + pad + chunk).
+    nonce = b"n" * NONCE_BYTES
+    png = SAMPLES["png-rgb"]
+    assert len(perturb(png, MediaType.PNG, nonce)) - len(png) == max_growth(MediaType.PNG)
+    assert max_growth() == max_growth(MediaType.PNG)
+    for side in range(8, 64):
+        webp = _encode(_picture(size=(side, side)), "WEBP", lossless=True)
+        if struct.unpack_from("<I", webp, 16)[0] % 2:
+            break
+    unpadded = b"RIFF" + struct.pack("<I", len(webp) - 9) + webp[8:-1]
+    grown = len(perturb(unpadded, MediaType.WEBP, nonce)) - len(unpadded)
+    assert grown == max_growth(MediaType.WEBP)

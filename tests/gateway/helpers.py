@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -13,6 +14,7 @@ from grpc_status import rpc_status
 from mediagate.adapters.emulator import EmulatorConfig
 from mediagate.app import DEMO_ACCOUNT, Gateway
 from mediagate.client_status import keep_first_status
+from mediagate.core.observer import NoopUploadObserver
 from mediagate.settings import Settings
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -20,6 +22,26 @@ from mediagate.v1 import upload_service_pb2_grpc as g
 
 DEMO = m.Account(name=DEMO_ACCOUNT)
 GOOD_COOKIES = "auth_token=" + "a" * 40 + "; ct0=" + "b" * 32 + "; twid=u%3D42"
+
+
+@dataclass(frozen=True)
+class Buffered:
+    peak_bytes: int
+    peak_in_flight: int
+    held_bytes: int
+
+
+class BufferRecorder(NoopUploadObserver):
+    """Records what each upload held (UploadObserver.upload_buffered), one entry per upload.
+
+    Install with `gateway.pipeline.observer = recorder` before the upload; the gateway's
+    metrics then miss those uploads, which these tests do not read."""
+
+    def __init__(self) -> None:
+        self.uploads: list[Buffered] = []
+
+    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
+        self.uploads.append(Buffered(peak_bytes, peak_in_flight, held_bytes))
 
 
 def spec(category: int, data: bytes, **fields: object) -> m.UploadSpec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -74,9 +75,39 @@ BAD_SPECS = [
         "spec.account.cookies",
     ),
     (
+        "cookie value with CR LF",
+        {"account": m.Account(cookies=GOOD_COOKIES + "; kdt=hunter2\r\nX-Injected: 1")},
+        "spec.account.cookies",
+    ),
+    (
+        "cookie value with a control character",
+        {"account": m.Account(cookies=GOOD_COOKIES + "; kdt=hunter2\x01")},
+        "spec.account.cookies",
+    ),
+    (
+        "cookie name that is not a token",
+        {"account": m.Account(cookies=GOOD_COOKIES + "; hunter2 kdt=1")},
+        "spec.account.cookies",
+    ),
+    (
         "bad proxy scheme",
         {"routing": m.Routing(proxy_url="ftp://user:hunter2@proxy:21")},
         "spec.routing.proxy_url",
+    ),
+    (
+        "proxy host with an empty label",
+        {"routing": m.Routing(proxy_url="http://user:hunter2@exa_mple..com:1")},
+        "spec.routing.proxy_url",
+    ),
+    (
+        "proxy host label over 63 characters",
+        {"routing": m.Routing(proxy_url=f"socks5://user:hunter2@{'a' * 70}.example:1080")},
+        "spec.routing.proxy_url",
+    ),
+    (
+        "account proxy host with an empty label",
+        {"account": m.Account(cookies=GOOD_COOKIES, proxy_url="http://hunter2@a..b:1")},
+        "spec.account.proxy_url",
     ),
     (
         "alt text too long",
@@ -109,6 +140,22 @@ async def test_bad_spec_is_invalid_argument_before_any_upstream_request(
     err = await _expect(stub, s, JPEG, Code.INVALID_ARGUMENT, field)
     assert "hunter2" not in (err.details() or "")
     assert _inits(emulator) == 0
+
+
+async def test_accounts_file_with_a_bad_proxy_stops_startup_naming_the_entry(
+    tmp_path: Path,
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[accounts.main]\ncookies = "{GOOD_COOKIES}"\nproxy_url = "ftp://user:hunter2@proxy:21"\n'
+    )
+    # Refused at load, not blamed on the caller's routing.proxy_url at each upload.
+    with pytest.raises(
+        ValueError, match=r"accounts\.main\.proxy_url: .*unsupported scheme"
+    ) as info:
+        async with serving(gateway_settings(accounts_file=accounts)):
+            pass
+    assert "hunter2" not in str(info.value)
 
 
 async def test_unknown_account_is_not_found(stub: g.MediaUploadServiceAsyncStub) -> None:

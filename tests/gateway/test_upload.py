@@ -8,6 +8,7 @@ import pytest
 
 from gateway.helpers import (
     GOOD_COOKIES,
+    BufferRecorder,
     gateway_settings,
     progress_requests,
     serving,
@@ -91,6 +92,8 @@ async def test_large_video_in_small_chunks_is_byte_exact_within_memory_bound(
 ) -> None:
     data = synthetic_mp4(21 * 1024 * 1024 + 12345, duration_ms=60_000)
     chunk = 64 * 1024
+    assert gateway.pipeline is not None
+    recorder = gateway.pipeline.observer = BufferRecorder()
     events = []
     async for event in stub.UploadWithProgress(
         progress_requests(spec(m.MEDIA_CATEGORY_AMPLIFY_VIDEO, data), data, chunk=chunk)
@@ -106,11 +109,10 @@ async def test_large_video_in_small_chunks_is_byte_exact_within_memory_bound(
     assert at_x.max_segment_size == segment
     assert at_x.max_concurrent_appends <= gateway.settings.appends_in_flight
     # Structural memory bound: partial segment + segments in flight, plus one chunk.
-    gauge = gateway.pipeline.last_gauge if gateway.pipeline else None
-    assert gauge is not None
+    [gauge] = recorder.uploads
     assert gauge.peak_in_flight <= gateway.settings.appends_in_flight
-    assert gauge.peak <= (gateway.settings.appends_in_flight + 1) * segment + chunk
-    assert gauge.current == 0
+    assert gauge.peak_bytes <= (gateway.settings.appends_in_flight + 1) * segment + chunk
+    assert gauge.held_bytes == 0
 
 
 async def test_segment_size_is_raised_to_stay_within_1000_segments() -> None:

@@ -57,7 +57,7 @@ async def test_get_image_local_path_is_that_path(query: MediaQueryService, media
     assert info.file == str(path.resolve()) and info.url == "" and info.filename == "a.png"
     assert info.media_type == "image/png" and info.size == len(png_bytes())
     assert info.sha256 == hashlib.sha256(png_bytes()).hexdigest()
-    assert base64.b64decode(info.base64) == png_bytes()
+    assert info.data == png_bytes()
     assert (await query.get_image(path.as_uri())).file == info.file
 
 
@@ -66,7 +66,7 @@ async def test_get_image_base64_is_the_cached_path(
 ) -> None:
     info = await query.get_image("base64://" + base64.b64encode(png_bytes()).decode())
     assert stack.cache.holds(Path(info.file)) and read(info.file) == png_bytes()
-    assert info.base64 == "" and info.url == ""
+    assert info.data == b"" and info.url == ""
 
 
 async def test_get_image_http_is_cached_path_url_and_filename(
@@ -125,6 +125,8 @@ async def test_include_base64_is_bounded(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput) as info:
             await s.query.get_image(ref, include_base64=True)
         assert info.value.field == "include_base64"
+        assert f"{len(png_bytes())} bytes" in info.value.message
+        assert "at most 10 bytes" in info.value.message
 
 
 async def test_get_record_local_file_with_matching_extension_is_returned_as_is(
@@ -146,7 +148,7 @@ async def test_get_record_converts_by_bytes_not_extension(
     out = Path(info.file)
     assert stack.cache.holds(out) and out.suffix == ".silk"
     assert detect_audio_format(read(out)[:64]) == "silk"
-    assert base64.b64decode(info.base64) == read(out)
+    assert info.data == read(out)
     assert info.filename == "tone.silk" and info.out_format == "silk"
     # The converted media has its own token, which resolves to it.
     claims = stack.tokens.verify(info.token)

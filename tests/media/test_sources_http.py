@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
 
@@ -92,6 +93,35 @@ async def test_http_errors_and_bad_urls(
     assert info.value.reason == "FETCH_FAILED"
     with pytest.raises(InvalidInput):
         await fetcher.fetch("http:///nohost", field="file")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://exa_mple..com/x.png",  # empty label: the IDNA codec raises UnicodeError
+        f"http://{'a' * 70}.example/x.png",  # a label over 63 characters
+        "http://.example/x.png",
+        f"http://{'a.' * 130}example/x.png",  # over 253 characters
+        "http://[::1/x.png",
+        "http://example.com:99999/x.png",
+    ],
+)
+async def test_unresolvable_host_names_are_invalid_input(fetcher: HttpFetcher, url: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await fetcher.fetch(url, field="file")
+    assert info.value.field == "file"
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[::1", "http://127.0.0.1:99999/x", "http://exa_mple..com/x.png"]
+)
+async def test_malformed_redirect_location_is_fetch_failed(
+    fetcher: HttpFetcher, media_server: MediaServer, location: str
+) -> None:
+    with pytest.raises(SourceUnavailable) as info:
+        await fetcher.fetch(media_server.url(f"/goto?to={quote(location)}"), field="file")
+    assert info.value.reason == "FETCH_FAILED" and info.value.field == "file"
+    assert info.value.message.startswith("file: redirected")
 
 
 async def test_expired_cache_entry_is_fetched_again_from_the_token_url(

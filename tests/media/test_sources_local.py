@@ -12,6 +12,8 @@ import pytest
 
 from mediagate.core.cache import MediaCache
 from mediagate.core.errors import InvalidInput, SourceUnavailable, TokenRejected
+from mediagate.core.localfile import HASH_BLOCK_BYTES, hash_blocks, read_head
+from mediagate.core.mime import file_extension
 from mediagate.core.sources import SourceKind, SourceResolver
 from mediagate.core.tokens import TokenCodec
 
@@ -150,7 +152,15 @@ async def test_empty_and_oversize_base64(resolver: SourceResolver) -> None:
         await resolver.resolve("base64://" + "A" * 100_000)
 
 
-@pytest.mark.parametrize("ref", ["", "   ", "ftp://host/x.png", "gopher://x", "a\x00b"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "", "   ", "ftp://host/x.png", "gopher://x", "a\x00b",
+        "file:///tmp/a%00b",  # NUL only after percent-decoding
+        "file://[::1/x.png",  # urlsplit's ValueError: an unclosed IPv6 bracket
+        "\ud800.png", "/tmp/\ud800.png", "file:///tmp/\ud800.png",  # lone surrogates
+    ],
+)  # fmt: skip
 async def test_malformed_references(resolver: SourceResolver, ref: str) -> None:
     with pytest.raises(InvalidInput) as info:
         await resolver.resolve(ref, field="file")
@@ -187,3 +197,16 @@ async def test_forged_expired_and_unresolvable_tokens(
     gone = codec.issue(sha256="b" * 64, size=1, media_type="", filename="x")
     with pytest.raises(SourceUnavailable, match="no url"):
         await resolver.resolve(gone)
+
+
+def test_shared_readers_and_extensions(tmp_path: Path) -> None:
+    # One implementation each, shared by the resolver, the cache, the transcoder and uploads.
+    data = os.urandom(HASH_BLOCK_BYTES * 2 + 123)
+    path = write(tmp_path / "blob", data)
+    assert read_head(path, 64) == data[:64] and read_head(write(tmp_path / "s", b"ab"), 64) == b"ab"
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read(10))
+        assert 10 + hash_blocks(f, digest) == len(data)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    types = ("image/jpeg", "video/quicktime", "audio/mp4", "audio/ogg", "text/plain", None)
+    assert [file_extension(t) for t in types] == ["jpg", "mov", "m4a", "ogg", None, None]

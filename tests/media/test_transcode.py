@@ -21,7 +21,7 @@ from mediagate.core.cache import MediaCache
 from mediagate.core.errors import ConversionFailed, ConverterMissing, InvalidInput
 from mediagate.core.sources import MediaSource, SourceResolver
 
-from .helpers import TONE_HZ, wav_stats, write_tone_wav
+from .helpers import TONE_HZ, png_bytes, wav_stats, write_tone_wav
 
 SYSTEM_FFMPEG = shutil.which("ffmpeg")
 BUNDLED = find_ffmpeg_binaries(path="")  # PATH emptied: only imageio-ffmpeg's binary
@@ -161,13 +161,39 @@ async def test_unreadable_input_fails_cleanly(
 ) -> None:
     (media_root / "noise.bin").write_bytes(os.urandom(4096))
     src = await resolver.resolve(str(media_root / "noise.bin"))
-    with pytest.raises(ConversionFailed):
+    with pytest.raises(ConversionFailed) as info:
         await _transcoder(cache).convert(src, "mp3")
+    # ffmpeg's stderr names the server's paths: the log has it, the caller a summary.
+    assert str(media_root) not in info.value.message and "file:" not in info.value.message
     corrupt = media_root / "bad.silk"
     corrupt.write_bytes(b"#!SILK_V3" + os.urandom(300))
     with pytest.raises(ConversionFailed):
         await _transcoder(cache).convert(await resolver.resolve(str(corrupt)), "wav")
     assert list(cache.tmp_dir.iterdir()) == []
+
+
+async def test_images_are_not_audio_and_silent_video_says_so(
+    cache: MediaCache, resolver: SourceResolver, media_root: Path
+) -> None:
+    runner = CountingRunner()
+    transcoder = Transcoder(cache, runner, SilkCodec())
+    (media_root / "pic.png").write_bytes(png_bytes())
+    with pytest.raises(InvalidInput) as info:
+        await transcoder.convert(await resolver.resolve(str(media_root / "pic.png")), "mp3")
+    assert (info.value.field, info.value.description) == (
+        "file", "is not audio (it is image/png); get_record converts audio",
+    )  # fmt: skip
+    assert runner.jobs == 0  # refused before ffmpeg
+    silent = media_root / "silent.mp4"
+    await FfmpegRunner().run(
+        ["-f", "lavfi", "-i", "testsrc=duration=0.2:size=32x32:rate=5", "-pix_fmt", "yuv420p",
+         f"file:{silent}"]
+    )  # fmt: skip
+    with pytest.raises(ConversionFailed) as failed:
+        await transcoder.convert(await resolver.resolve(str(silent)), "mp3")
+    assert (
+        failed.value.message == "ffmpeg could not convert the media: the media has no audio stream"
+    )
 
 
 def _alive(pid: int) -> bool:

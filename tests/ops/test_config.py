@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from mediagate.listen import exposure_warnings, parse_listen
-from mediagate.logs import redact
+from mediagate.logs import configure_logging, redact
 from mediagate.settings import ConfigFileError, Settings, load_settings
 from ops.proc import spawn
 
@@ -128,3 +128,33 @@ def test_redaction_covers_cookies_csrf_bearer_and_file_tokens() -> None:
     for secret in ("abc123", "def456", "s3cr3t.tok", "eyJtIjoiMTIzIn0", "c2lnbmF0dXJl"):
         assert secret not in out
     assert out.endswith("file mgt1.<redacted> end")
+
+
+def test_redaction_covers_any_url_userinfo() -> None:
+    out = redact(
+        "via http://tok3n@proxy:8080/x, socks5://usr1:p%40ss@h:1080 and "
+        "https://host/path@not-userinfo?q=a@b"
+    )
+    assert "tok3n" not in out and "p%40ss" not in out and "usr1" not in out
+    assert "http://<redacted>@proxy:8080/x" in out and "socks5://<redacted>@h:1080" in out
+    assert "https://host/path@not-userinfo?q=a@b" in out  # an @ after the host is not userinfo
+
+
+def test_secret_keys_are_redacted_in_log_events(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import structlog
+
+    configure_logging("info", "json")
+    try:
+        structlog.get_logger("t").info(
+            "event", token_keys="k1-secret,k2-secret", signing_secret="s3", media_key="3_123",
+            nested={"upload_token": "t0k"}, url="http://tok3n@proxy:1",
+        )  # fmt: skip
+    finally:
+        structlog.reset_defaults()  # the in-process tests run with structlog's defaults
+    event = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert event["token_keys"] == event["signing_secret"] == "<redacted>"
+    assert event["nested"] == {"upload_token": "<redacted>"}
+    assert event["url"] == "http://<redacted>@proxy:1"
+    assert event["media_key"] == "3_123"  # X's public name of an upload stays readable

@@ -40,6 +40,40 @@ async def test_missing_and_malformed_file(env: MediaEnv, transport: str) -> None
         assert "file" in failed.message
 
 
+async def test_malformed_file_uris_and_host_names(env: MediaEnv, transport: str) -> None:
+    bad = [
+        "file:///tmp/a%00b",
+        "file://[::1/x.png",
+        "http://exa_mple..com/x.png",
+        f"http://{'a' * 70}.example/x.png",
+        "http://example.com:99999/x.png",
+    ]
+    if transport == "onebot":  # gRPC strings are UTF-8: a lone surrogate cannot be sent
+        bad += ["\ud800.png", "file:///tmp/\ud800.png"]
+    for ref in bad:
+        failed = await _image_fails(env, transport, ref)
+        check_failure(failed, transport, INVALID, "INVALID_ARGUMENT")
+        assert failed.message.startswith("file: "), failed.message
+
+
+async def test_record_of_an_image_is_invalid_and_names_no_path(
+    env: MediaEnv, transport: str
+) -> None:
+    (env.media_dir / "pic.png").write_bytes(png_bytes())
+    with pytest.raises(QueryFailed) as info:
+        await get_record(env, transport, "pic.png", "mp3")
+    check_failure(info.value, transport, INVALID, "INVALID_ARGUMENT")
+    assert info.value.message == "file: is not audio (it is image/png); get_record converts audio"
+    # Bytes no demuxer reads: ffmpeg fails, and its words (with the server's paths) stay in the
+    # log.
+    (env.media_dir / "noise.mp3").write_bytes(b"\x00not audio at all" * 64)
+    with pytest.raises(QueryFailed) as info:
+        await get_record(env, transport, "noise.mp3", "wav")
+    check_failure(info.value, transport, PRECONDITION, "CONVERSION_FAILED")
+    assert str(env.tmp) not in info.value.message and "file:" not in info.value.message
+    assert info.value.message.startswith("ffmpeg could not convert the media: ")
+
+
 async def test_path_traversal_is_not_found(env: MediaEnv, transport: str) -> None:
     secret = env.tmp / "secret.png"
     secret.write_bytes(png_bytes())

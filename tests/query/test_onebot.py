@@ -106,6 +106,26 @@ async def test_bad_bodies(env: MediaEnv) -> None:
         assert "Content-Type" in (await r.json())["message"]
     async with env.http.put(url, json={}) as r:
         assert r.status == 405
+    # Forms aiohttp cannot read: the same 400 envelope, not a bare HTTP 500.
+    for ctype, data in (
+        ("multipart/form-data", b"--x\r\n"),  # no boundary parameter
+        ("application/x-www-form-urlencoded; charset=no-such-charset", b"file=x"),
+        ("multipart/form-data; boundary=x", _multipart(b"x", "file", "no-such-charset")),
+    ):
+        async with env.http.post(url, data=data, headers={"Content-Type": ctype}) as r:
+            assert r.status == 400, ctype
+            body = await r.json()
+        assert (body["status"], body["retcode"]) == ("failed", 1400), ctype
+        assert "cannot be read" in body["message"]
+
+
+def _multipart(boundary: bytes, name: str, charset: str) -> bytes:
+    """One text part whose own Content-Type names `charset`."""
+    return (
+        b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name.encode()
+        + b"\"\r\nContent-Type: text/plain; charset=" + charset.encode()
+        + b"\r\n\r\nvalue\r\n--" + boundary + b"--\r\n"
+    )  # fmt: skip
 
 
 async def test_access_token(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

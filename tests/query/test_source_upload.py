@@ -8,7 +8,7 @@ import hashlib
 import grpc
 import pytest
 
-from gateway.helpers import DEMO, error_details, spec, upload_requests
+from gateway.helpers import DEMO, BufferRecorder, error_details, spec, upload_requests
 from mediagate.adapters.emulator import EmulatorServer
 from mediagate.core.source_upload import READ_BYTES
 from mediagate.samples import sample_image, synthetic_mp4
@@ -149,14 +149,15 @@ async def test_streamed_upload_results_carry_a_token(env: MediaEnv) -> None:
 async def test_large_local_file_is_streamed_within_the_memory_bound(env: MediaEnv) -> None:
     data = synthetic_mp4(20 * 1024 * 1024 + 4321, duration_ms=30_000)
     (env.media_dir / "big.mp4").write_bytes(data)
+    assert env.gateway.pipeline is not None
+    recorder = env.gateway.pipeline.observer = BufferRecorder()
     _, r = await _upload(env, "big.mp4", _spec(m.MEDIA_CATEGORY_AMPLIFY_VIDEO))
     assert r.success, r.error_msg
     at_x = _emulator(env).state.media(r.media_id_string)
     assert at_x.sha256 == hashlib.sha256(data).hexdigest()
     settings = env.gateway.settings
-    gauge = env.gateway.pipeline.last_gauge if env.gateway.pipeline else None
-    assert gauge is not None
+    [gauge] = recorder.uploads
     # Never the whole file: the partial segment and segments in flight, plus one read.
     bound = (settings.appends_in_flight + 1) * settings.segment_bytes + READ_BYTES
-    assert gauge.peak <= bound < len(data) // 2
-    assert gauge.current == 0
+    assert gauge.peak_bytes <= bound < len(data) // 2
+    assert gauge.held_bytes == 0

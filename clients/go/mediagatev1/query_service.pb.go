@@ -25,7 +25,8 @@ const (
 type GetImageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required: the image reference (local path, file:// URI, base64://, http(s):// URL or file
-	// token; see the service comment).
+	// token; see the service comment). The whole request must fit in 4 MiB + 64 KiB, which
+	// bounds a base64:// payload; larger media: a path, URL or token.
 	File string `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	// Also return the image's bytes in `base64`, for callers on another host that cannot read
 	// the server's files.
@@ -101,7 +102,8 @@ type GetImageResponse struct {
 	FileToken string `protobuf:"bytes,7,opt,name=file_token,json=fileToken,proto3" json:"file_token,omitempty"`
 	// The image's raw bytes (the OneBot facade sends them base64-encoded, hence the name); only
 	// when include_base64 was set and the bytes are here. At most the server's inline limit
-	// (default 32 MiB), else INVALID_ARGUMENT.
+	// (default 32 MiB), else INVALID_ARGUMENT naming include_base64 and the limit; the client
+	// must accept messages of that size (see the service comment).
 	Base64        []byte `protobuf:"bytes,8,opt,name=base64,proto3" json:"base64,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -196,8 +198,8 @@ func (x *GetImageResponse) GetBase64() []byte {
 // Which voice recording to resolve, and in which format.
 type GetRecordRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required: the voice reference (same forms as GetImageRequest.file). Its format is detected
-	// from its bytes (SILK, AMR, else probed), never from its name.
+	// Required: the voice reference (same forms and size bound as GetImageRequest.file). Its
+	// format is detected from its bytes (SILK, AMR, else probed), never from its name.
 	File string `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	// Required: the format to return, one of "mp3", "amr", "silk", "wav", "ogg", "flac", "m4a",
 	// "wma", "spx" (case-insensitive). Anything else is INVALID_ARGUMENT listing these.

@@ -47,6 +47,14 @@ const (
 //
 // Every answer carries a `file_token` naming the media it returned, usable as `file` later.
 //
+// Message sizes: a request message may be at most 4 MiB + 64 KiB (4259840 bytes). A larger one
+// (in practice a `file` holding a base64:// payload of more than about 3 MiB) is refused by gRPC
+// itself with RESOURCE_EXHAUSTED, without ErrorInfo, before the server sees it: pass a large
+// image or recording as a path, an http(s):// URL or a file token instead (to upload large
+// media to X, stream it with MediaUploadService.Upload). Answers with include_base64 carry up to
+// the server's inline limit (default 32 MiB) plus a few KiB: raise the client's maximum receive
+// message size to match (gRPC's default is 4 MiB; the Python SDK sets 64 MiB).
+//
 // Errors (every error carries a google.rpc.ErrorInfo with domain "mediagate.dev", a reason and
 // the offending field in its metadata; INVALID_ARGUMENT also carries a google.rpc.BadRequest):
 //
@@ -68,6 +76,8 @@ const (
 //	                    CONVERTER_MISSING (no ffmpeg / encoder for the format; the message says
 //	                    what to install). OneBot retcode 1500.
 //	DEADLINE_EXCEEDED   the caller's deadline ran out (the download or conversion is abandoned).
+//	RESOURCE_EXHAUSTED  the request message is over 4 MiB + 64 KiB (see "Message sizes"); sent
+//	                    by gRPC itself. Never retry unchanged.
 //
 // PERMISSION_DENIED is not used: a refused reference is a property of the reference, reported
 // as above with a reason naming the rule.
@@ -159,6 +169,14 @@ func (c *mediaQueryServiceClient) CanSendRecord(ctx context.Context, in *CanSend
 //
 // Every answer carries a `file_token` naming the media it returned, usable as `file` later.
 //
+// Message sizes: a request message may be at most 4 MiB + 64 KiB (4259840 bytes). A larger one
+// (in practice a `file` holding a base64:// payload of more than about 3 MiB) is refused by gRPC
+// itself with RESOURCE_EXHAUSTED, without ErrorInfo, before the server sees it: pass a large
+// image or recording as a path, an http(s):// URL or a file token instead (to upload large
+// media to X, stream it with MediaUploadService.Upload). Answers with include_base64 carry up to
+// the server's inline limit (default 32 MiB) plus a few KiB: raise the client's maximum receive
+// message size to match (gRPC's default is 4 MiB; the Python SDK sets 64 MiB).
+//
 // Errors (every error carries a google.rpc.ErrorInfo with domain "mediagate.dev", a reason and
 // the offending field in its metadata; INVALID_ARGUMENT also carries a google.rpc.BadRequest):
 //
@@ -180,6 +198,8 @@ func (c *mediaQueryServiceClient) CanSendRecord(ctx context.Context, in *CanSend
 //	                    CONVERTER_MISSING (no ffmpeg / encoder for the format; the message says
 //	                    what to install). OneBot retcode 1500.
 //	DEADLINE_EXCEEDED   the caller's deadline ran out (the download or conversion is abandoned).
+//	RESOURCE_EXHAUSTED  the request message is over 4 MiB + 64 KiB (see "Message sizes"); sent
+//	                    by gRPC itself. Never retry unchanged.
 //
 // PERMISSION_DENIED is not used: a refused reference is a property of the reference, reported
 // as above with a reason naming the rule.

@@ -333,7 +333,8 @@ func (*UploadWithProgressResponse_Result) isUploadWithProgressResponse_Event() {
 type UploadFromSourceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required: where the media comes from: a local path or file:// URI inside the server's media
-	// roots, an http(s):// URL, base64://<data>, or a file token.
+	// roots, an http(s):// URL, base64://<data>, or a file token. The whole request must fit in
+	// 4 MiB + 64 KiB (else RESOURCE_EXHAUSTED from gRPC): stream larger media with Upload.
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	// Required: how to upload it. total_bytes may be 0 here (the source's size is used); when set
 	// it must equal the source's size, else INVALID_ARGUMENT (reason SIZE_MISMATCH).
@@ -478,7 +479,10 @@ func (*UploadFromSourceResponse_Result) isUploadFromSourceResponse_Event() {}
 type BatchUploadSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The image's upload spec. media_category must be an image or GIF category; metadata, when
-	// set, is applied to every copy.
+	// set, is applied to every copy. Each copy is larger than the image by its nonce, so
+	// total_bytes must leave room for it under the category's limit: up to 54 bytes (20 in the
+	// GIF categories), or with media_type set 20 (JPEG, GIF), 54 (PNG), 43 (WebP); else
+	// INVALID_ARGUMENT on total_bytes.
 	Upload *UploadSpec `protobuf:"bytes,1,opt,name=upload,proto3" json:"upload,omitempty"`
 	// How many copies to upload: 1 to the server's limit (default 100).
 	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`

@@ -46,6 +46,12 @@ _ENCODER_HINTS: Final = {
 }
 _PROBE_TIMEOUT_S: Final = 15.0
 _STDERR_TAIL: Final = 400
+# ffmpeg's messages for the failures a caller's media causes, and what the caller is told.
+_FAILURES: Final = (
+    ("matches no streams", "the media has no audio stream"),
+    ("Format not on whitelist", "the media is not an audio or video format accepted here"),
+    ("Invalid data found when processing input", "the media is not audio ffmpeg can read"),
+)
 
 
 class FfmpegError(RuntimeError):
@@ -152,8 +158,18 @@ class FfmpegRunner:
                 self._active.discard(proc.pid)
         if proc.returncode != 0:
             tail = err.decode(errors="replace").strip()[-_STDERR_TAIL:]
-            log.info("ffmpeg_failed", returncode=proc.returncode, stderr=tail)
-            raise ConversionFailed(f"ffmpeg could not convert the media: {tail or 'no details'}")
+            # ffmpeg's words name the server's file paths: they go to the log, and the caller
+            # gets a short summary.
+            log.warning("ffmpeg_failed", returncode=proc.returncode, encoder=encoder, stderr=tail)
+            raise ConversionFailed(f"ffmpeg could not convert the media: {_summary(tail)}")
+
+
+def _summary(stderr: str) -> str:
+    """What went wrong, in words free of paths, for the caller (the log has ffmpeg's own)."""
+    for marker, summary in _FAILURES:
+        if marker in stderr:
+            return summary
+    return "see the server log for ffmpeg's output"
 
 
 async def _probe_encoders(binary: str) -> frozenset[str]:

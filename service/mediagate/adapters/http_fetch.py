@@ -11,8 +11,9 @@ Implements `core.sources.Fetcher`. Per download (policy in `core.netguard.HttpFe
   (after content decoding, so a compressed bomb is caught too);
 * no proxy from the environment, no cookies kept between downloads.
 
-Errors: InvalidInput for a URL that is not http(s) with a host; SourceUnavailable with reason
-SOURCE_REFUSED (guard), SOURCE_TOO_LARGE, or FETCH_FAILED (timeout, HTTP error status, network).
+Errors: InvalidInput for a URL that is not http(s) with a host that can be looked up;
+SourceUnavailable with reason SOURCE_REFUSED (guard), SOURCE_TOO_LARGE, or FETCH_FAILED
+(timeout, HTTP error status, network, a redirect to a malformed URL).
 
     fetcher = HttpFetcher(cache, HttpFetchPolicy())
     await fetcher.start()
@@ -34,6 +35,7 @@ from yarl import URL
 
 from mediagate.core.cache import CacheEntryTooLarge, MediaCache
 from mediagate.core.errors import InvalidInput, SourceUnavailable
+from mediagate.core.hostnames import host_problem
 from mediagate.core.netguard import AddressGuard, HttpFetchPolicy
 from mediagate.core.sources import FetchedFile
 
@@ -139,7 +141,7 @@ class HttpFetcher:
                         raise SourceUnavailable(
                             field, f"HTTP {resp.status} without a Location", reason="FETCH_FAILED"
                         )
-                    url = _parse(str(url.join(URL(location))), field, redirected=True)
+                    url = _redirect_target(url, location, field)
                     continue
                 if resp.status != 200:
                     raise SourceUnavailable(
@@ -178,9 +180,10 @@ class HttpFetcher:
 
 
 def _parse(url: str, field: str, *, redirected: bool = False) -> URL:
+    """`url` as an http(s) URL whose host can be looked up (core.hostnames says why not)."""
     try:
         parsed = URL(url)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # "http://[::1", port 99999, unencodable characters
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.raw_host:
         if redirected:
@@ -188,7 +191,24 @@ def _parse(url: str, field: str, *, redirected: bool = False) -> URL:
                 field, "redirected to a URL that is not http(s)", reason="SOURCE_REFUSED"
             )
         raise InvalidInput(field, "is not a valid http(s) URL")
+    why = host_problem(parsed.raw_host)
+    if why is not None:
+        if redirected:
+            raise SourceUnavailable(field, f"redirected to a URL that {why}", reason="FETCH_FAILED")
+        raise InvalidInput(field, f"is not a valid http(s) URL: it {why}")
     return parsed
+
+
+def _redirect_target(current: URL, location: str, field: str) -> URL:
+    """The URL a redirect's Location names, relative to `current`, checked like the first."""
+    try:
+        joined = str(current.join(URL(location)))
+    except (ValueError, TypeError):
+        # A malformed Location is the media host's fault, not the caller's.
+        raise SourceUnavailable(
+            field, "redirected with a Location that is not a valid URL", reason="FETCH_FAILED"
+        ) from None
+    return _parse(joined, field, redirected=True)
 
 
 def _too_large(field: str, limit: int) -> SourceUnavailable:

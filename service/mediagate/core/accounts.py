@@ -13,10 +13,12 @@ call. TOML and JSON are accepted, chosen by the file's extension:
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from mediagate.core.errors import AccountNotFound, InvalidInput
 from mediagate.core.models import (
@@ -30,18 +32,43 @@ from mediagate.core.proxies import check_proxy_url
 
 __all__ = ["AccountRegistry", "ConfiguredAccount", "load_accounts_file", "parse_cookies"]
 
+# RFC 6265 §4.1.1: cookie-name is an RFC 2616 token; cookie-value is *cookie-octet (visible
+# ASCII except DQUOTE, comma, semicolon and backslash), possibly wrapped in DQUOTEs.
+_COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_VALUE: Final = re.compile(r"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*")
+
 
 def parse_cookies(raw: str, *, field_path: str) -> Credentials:
-    """Parse "k=v; k2=v2" into Credentials. Error messages name cookies, never their values."""
+    """Parse "k=v; k2=v2" into Credentials. Error messages name cookies, never their values.
+
+    Names must be RFC 6265 tokens and values cookie-octets (optionally in double quotes): the
+    values go verbatim into the Cookie header, and a CR, LF or other control character there
+    would be refused by aiohttp mid-request (or, worse, split the header).
+    """
     pairs: dict[str, str] = {}
-    for part in raw.split(";"):
+    for position, part in enumerate(raw.split(";"), start=1):
         part = part.strip()
         if not part:
             continue
         name, sep, value = part.partition("=")
-        name, value = name.strip(), value.strip().strip('"')
+        name, value = name.strip(), value.strip()
         if not sep or not name:
             raise InvalidInput(field_path, "is not a cookie string of the form 'name=value; ...'")
+        if not _COOKIE_NAME.fullmatch(name):
+            # The text before "=" may be a pasted value, so it is located, not shown.
+            raise InvalidInput(
+                field_path,
+                f"cookie #{position} has a name with characters RFC 6265 does not allow"
+                ' (control characters, spaces, or ()<>@,;:\\"/[]?={})',
+            )
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if not _COOKIE_VALUE.fullmatch(value):
+            raise InvalidInput(
+                field_path,
+                f"the value of cookie {name!r} has characters RFC 6265 does not allow"
+                ' (control characters, spaces, non-ASCII, or ",;\\)',
+            )
         pairs[name] = value
     missing = [k for k in ("auth_token", "ct0") if not pairs.get(k)]
     if missing:
@@ -60,11 +87,27 @@ class ConfiguredAccount:
 
 
 def _profile(value: object, where: str) -> BrowserProfile:
+    allowed = ", ".join(p.value for p in BrowserProfile)
+    if not isinstance(value, str):
+        raise ValueError(f"{where}.profile: must be a string, one of {allowed}")
     try:
-        return BrowserProfile(str(value).lower())
+        return BrowserProfile(value.lower())
     except ValueError:
-        allowed = ", ".join(p.value for p in BrowserProfile)
-        raise ValueError(f"{where}.profile: {value!r} is not one of {allowed}") from None
+        raise ValueError(f"{where}.profile: {value[:32]!r} is not one of {allowed}") from None
+
+
+def _proxy(value: object, path: Path, name: str) -> str | None:
+    """The entry's proxy URL checked now, so a bad one fails the (re)load, not each upload."""
+    field_path = f"accounts.{name}.proxy_url"
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: {field_path}: must be a string URL, not {type(value).__name__}")
+    try:
+        check_proxy_url(value, field_path=field_path)
+    except InvalidInput as exc:  # its message shows the URL with any user:password redacted
+        raise ValueError(f"{path}: {exc.message}") from None
+    return value
 
 
 def load_accounts_file(path: Path) -> dict[str, ConfiguredAccount]:
@@ -82,8 +125,8 @@ def load_accounts_file(path: Path) -> dict[str, ConfiguredAccount]:
         try:
             creds = parse_cookies(entry["cookies"], field_path=f"accounts.{name}.cookies")
         except InvalidInput as exc:
-            raise ValueError(f"{where}: {exc.message}") from None
-        proxy = entry.get("proxy_url") or None
+            raise ValueError(f"{path}: {exc.message}") from None
+        proxy = _proxy(entry.get("proxy_url"), path, name)
         profile = _profile(entry.get("profile", "chrome"), where)
         accounts[name] = ConfiguredAccount(name, creds, proxy, profile)
     return accounts

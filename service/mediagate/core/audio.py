@@ -38,7 +38,9 @@ import structlog
 from mediagate.core.aio import to_thread_settled
 from mediagate.core.cache import CachedFile, MediaCache
 from mediagate.core.errors import InvalidInput
+from mediagate.core.localfile import read_head
 from mediagate.core.observer import NOOP_MEDIA_OBSERVER, MediaObserver
+from mediagate.core.sniff import MediaType
 
 if TYPE_CHECKING:
     from mediagate.core.sources import MediaSource
@@ -169,9 +171,11 @@ def _input(path: Path) -> list[str]:
     return ["-protocol_whitelist", "file", "-format_whitelist", _DEMUXERS, "-i", f"file:{path}"]
 
 
-def _read_head(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(AUDIO_SNIFF_BYTES)
+def _is_image(media_type: str | None) -> bool:
+    try:
+        return MediaType(media_type or "").is_image
+    except ValueError:  # audio, or nothing sniffed: ffmpeg decides
+        return False
 
 
 class Transcoder:
@@ -189,14 +193,24 @@ class Transcoder:
         self._observer = observer
 
     async def convert(
-        self, src: MediaSource, out_format: str, *, field: str = "out_format"
+        self,
+        src: MediaSource,
+        out_format: str,
+        *,
+        field: str = "out_format",
+        source_field: str = "file",
     ) -> CachedFile:
         """`src` in `out_format`, from the cache or converted into it (path ends in .<format>).
 
-        Raises InvalidInput (unknown format), ConverterMissing (no ffmpeg / encoder / SILK
-        codec) or ConversionFailed (unreadable input, timeout).
+        Raises InvalidInput (unknown format; an image as `source_field`), ConverterMissing (no
+        ffmpeg / encoder / SILK codec) or ConversionFailed (unreadable input, timeout).
         """
         fmt = normalize_out_format(out_format, field=field)
+        if _is_image(src.media_type):
+            # ffmpeg would fail on it anyway, with its stderr as the only explanation.
+            raise InvalidInput(
+                source_field, f"is not audio (it is {src.media_type}); get_record converts audio"
+            )
         kind = f"audio_to_{fmt}"
         produced = False
 
@@ -222,7 +236,7 @@ class Transcoder:
 
     async def _produce(self, src: Path, fmt: str, out: Path) -> str | None:
         """Write `src` as `fmt` to `out`; returns the input format detected from its bytes."""
-        in_fmt = detect_audio_format(await to_thread_settled(_read_head, src))
+        in_fmt = detect_audio_format(await to_thread_settled(read_head, src, AUDIO_SNIFF_BYTES))
         if in_fmt == fmt:
             await to_thread_settled(shutil.copyfile, src, out)
         elif in_fmt == "silk":

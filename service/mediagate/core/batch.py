@@ -4,7 +4,12 @@ X de-duplicates identical bytes, so each copy gets its own nonce (perturb.py: an
 comment or ancillary chunk, the picture unchanged) and so a distinct md5. Each copy goes through
 the same UploadPipeline as any other upload, under a concurrency bound, and copies are made
 lazily inside that bound so at most `max_concurrency` copies exist at once. A copy that fails
-becomes a result with success=False; only a wrong request fails the whole call.
+becomes a result with success=False; only a wrong request fails the whole call (and cancels the
+copies still running).
+
+`check` validates the request once, before the image is read, and returns the `BatchPlan` that
+`collect` and `run` take. A nonce makes each copy larger than the image, so the size limit is
+checked against the largest copy up front: a request is refused for the number it declared.
 """
 
 from __future__ import annotations
@@ -18,13 +23,22 @@ import structlog
 from mediagate.core.categories import MediaKind
 from mediagate.core.errors import InvalidInput, MediagateError
 from mediagate.core.models import UploadResult, UploadSpec
-from mediagate.core.perturb import PerturbError, make_nonces, perturb
+from mediagate.core.perturb import PerturbError, make_nonces, max_growth, perturb
 from mediagate.core.pipeline import UploadPipeline
 from mediagate.core.sniff import sniff_media_type
 
-__all__ = ["BatchOutcome", "BatchUploader"]
+__all__ = ["BatchOutcome", "BatchPlan", "BatchUploader"]
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A batch request that passed `BatchUploader.check`."""
+
+    spec: UploadSpec
+    count: int
+    concurrency: int
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,8 @@ class BatchUploader:
         self.max_count = max_count
         self.default_concurrency = default_concurrency
 
-    def check(self, spec: UploadSpec, count: int, max_concurrency: int) -> int:
-        """Validate the batch request; returns the concurrency to use."""
+    def check(self, spec: UploadSpec, count: int, max_concurrency: int) -> BatchPlan:
+        """Validate the batch request (everything that can be, without the image)."""
         if spec.category.kind is MediaKind.VIDEO:
             raise InvalidInput(
                 "spec.upload.media_category",
@@ -64,12 +78,26 @@ class BatchUploader:
             raise InvalidInput("spec.count", f"must be between 1 and {self.max_count}, got {count}")
         if max_concurrency < 0:
             raise InvalidInput("spec.max_concurrency", "must not be negative (0: default)")
+        limit = self.pipeline.config.limits.max_bytes(spec.category)
+        # A declared type bounds the growth exactly; else the most any type the category
+        # accepts gains (a GIF category: GIF's).
+        types = [spec.media_type] if spec.media_type else list(spec.category.accepted_types)
+        growth = max(max_growth(t) for t in types)
+        if spec.total_bytes > limit - growth:
+            raise InvalidInput(
+                "spec.upload.total_bytes",
+                f"declared {spec.total_bytes} bytes; each copy gains up to {growth} bytes (its"
+                f" nonce), so at most {limit - growth} (the {spec.category.value} limit is"
+                f" {limit} bytes per copy)",
+                reason="MEDIA_TOO_LARGE",
+            )
         # Validate everything else once, before any copy is made.
         self.pipeline.plan(spec, field_prefix="spec.upload")
-        return min(count, max_concurrency or self.default_concurrency)
+        return BatchPlan(spec, count, min(count, max_concurrency or self.default_concurrency))
 
-    async def collect(self, chunks: AsyncIterator[bytes], spec: UploadSpec) -> bytes:
+    async def collect(self, chunks: AsyncIterator[bytes], plan: BatchPlan) -> bytes:
         """Gather the image; never more than the declared (and already limit-checked) size."""
+        spec = plan.spec
         parts: list[bytes] = []
         size = 0
         async for chunk in chunks:
@@ -83,10 +111,8 @@ class BatchUploader:
             parts.append(chunk)
         return b"".join(parts)
 
-    async def run(
-        self, spec: UploadSpec, image: bytes, count: int, max_concurrency: int = 0
-    ) -> BatchOutcome:
-        concurrency = self.check(spec, count, max_concurrency)
+    async def run(self, plan: BatchPlan, image: bytes) -> BatchOutcome:
+        spec, count = plan.spec, plan.count
         if len(image) != spec.total_bytes:
             raise InvalidInput(
                 "spec.upload.total_bytes",
@@ -100,10 +126,17 @@ class BatchUploader:
                 "the bytes are not an image (jpeg, png, gif or webp)",
                 reason="UNSUPPORTED_MEDIA",
             )
+        if spec.media_type is not None and spec.media_type is not media_type:
+            # Checked here: each copy's spec carries the sniffed type, so its probe cannot.
+            raise InvalidInput(
+                "spec.upload.media_type",
+                f"says {spec.media_type.value} but the bytes are {media_type.value}",
+                reason="MEDIA_TYPE_MISMATCH",
+            )
         spec.category.check_media_type(media_type, field="spec.upload.media_category")
-        slots = asyncio.Semaphore(concurrency)
+        slots = asyncio.Semaphore(plan.concurrency)
         nonces = make_nonces(count)
-        log.info("batch.start", count=count, concurrency=concurrency)
+        log.info("batch.start", count=count, concurrency=plan.concurrency)
 
         async def one(index: int) -> UploadResult:
             async with slots:
@@ -120,8 +153,14 @@ class BatchUploader:
                 except MediagateError as exc:
                     return UploadResult(False, error_msg=exc.message, media_type=media_type.value)
 
-        results = await asyncio.gather(*(one(i) for i in range(count)))
-        outcome = BatchOutcome(list(results))
+        try:
+            async with asyncio.TaskGroup() as group:
+                copies = [group.create_task(one(i)) for i in range(count)]
+        except BaseExceptionGroup as failed:
+            # A request error in one copy (the group has cancelled the others) fails the call
+            # as itself, so the transport maps it like any other error.
+            raise failed.exceptions[0] from None
+        outcome = BatchOutcome([copy.result() for copy in copies])
         log.info("batch.done", succeeded=outcome.success_count, failed=outcome.failure_count)
         return outcome
 

@@ -44,6 +44,7 @@ from typing import Final
 import structlog
 
 from mediagate.core.aio import to_thread_settled as _thread
+from mediagate.core.localfile import hash_blocks
 from mediagate.core.singleflight import SingleFlight
 
 __all__ = ["CacheEntryTooLarge", "CachedFile", "MediaCache", "Producer"]
@@ -52,7 +53,6 @@ log = structlog.get_logger(__name__)
 
 _TMP_DIR: Final = ".tmp"
 _WRITE_BUFFER: Final = 1024 * 1024
-_HASH_BLOCK: Final = 1024 * 1024
 _SHA256_NAME: Final = re.compile(r"[0-9a-f]{64}")
 _KEY_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,199}")
 
@@ -93,11 +93,8 @@ def _fsync_close(fd: int) -> None:
 def _hash_and_sync(path: Path) -> tuple[str, int]:
     """sha256 and size of a producer's output, fsynced so the rename publishes whole bytes."""
     digest = hashlib.sha256()
-    size = 0
     with open(path, "rb+") as f:
-        while block := f.read(_HASH_BLOCK):
-            digest.update(block)
-            size += len(block)
+        size = hash_blocks(f, digest)
         f.flush()
         os.fsync(f.fileno())
     return digest.hexdigest(), size

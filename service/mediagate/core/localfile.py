@@ -1,4 +1,4 @@
-"""Opening and hashing a caller's local file: safely, and only once per version of the file.
+"""Reading and hashing files: a caller's local file safely and once per version; any file's head.
 
 The resolver has already checked the path (inside a root, symlinks resolved). Between that check
 and the open, the file could be swapped: `open_and_hash` opens with O_NOFOLLOW (a symlink put in
@@ -7,6 +7,10 @@ checks on the open descriptor that it is a regular file.
 
 Hashing a large local video for every request would cost a second per request, so the sha256 is
 memoized by the file's identity (device, inode, size, mtime, ctime): any write changes it.
+
+Also the two small readers every sniffing and hashing caller shares (the resolver, the cache,
+the transcoder): `read_head` (the first bytes, for magic-byte sniffing) and `hash_blocks`
+(feed an open file to a digest in bounded reads, so a large video never sits in memory).
 """
 
 from __future__ import annotations
@@ -18,14 +22,28 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
-from mediagate.core.audio import AUDIO_SNIFF_BYTES
 from mediagate.core.errors import SourceUnavailable
 
-__all__ = ["HashMemo", "LocalFile", "open_and_hash"]
+__all__ = ["HASH_BLOCK_BYTES", "HashMemo", "LocalFile", "hash_blocks", "open_and_hash", "read_head"]
 
-_HASH_BLOCK: Final = 1024 * 1024
+HASH_BLOCK_BYTES: Final = 1024 * 1024
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of `path` (fewer when it is shorter); blocking, use a thread."""
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def hash_blocks(f: BinaryIO, digest: hashlib._Hash) -> int:
+    """Feed the rest of `f` to `digest` in HASH_BLOCK_BYTES reads; returns the bytes read."""
+    size = 0
+    while block := f.read(HASH_BLOCK_BYTES):
+        digest.update(block)
+        size += len(block)
+    return size
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,11 @@ class HashMemo:
                 self._known.popitem(last=False)
 
 
-def open_and_hash(real: Path, memo: HashMemo, *, field: str, missing: str) -> LocalFile:
-    """Open a checked path safely and hash it (or take the memoized sha256); sniff its head."""
+def open_and_hash(
+    real: Path, memo: HashMemo, *, field: str, missing: str, head_bytes: int
+) -> LocalFile:
+    """Open a checked path safely and hash it (or take the memoized sha256); keep its first
+    `head_bytes` for sniffing."""
     # O_NONBLOCK: a FIFO swapped in after the checks must not hang the open; O_NOFOLLOW: nor
     # may a symlink swapped in for the last component lead elsewhere.
     try:
@@ -76,15 +97,12 @@ def open_and_hash(real: Path, memo: HashMemo, *, field: str, missing: str) -> Lo
         raise SourceUnavailable(field, "is not a regular file", reason="SOURCE_REFUSED")
     identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with os.fdopen(fd, "rb") as f:
-        head = f.read(AUDIO_SNIFF_BYTES)
+        head = f.read(head_bytes)
         known = memo.get(identity)
         if known is not None:
             return LocalFile(real, known, st.st_size, head)
         digest = hashlib.sha256(head)
-        size = len(head)
-        while block := f.read(_HASH_BLOCK):
-            digest.update(block)
-            size += len(block)
+        size = len(head) + hash_blocks(f, digest)
     sha = digest.hexdigest()
     if size == st.st_size:  # not written to while hashing
         memo.put(identity, sha)

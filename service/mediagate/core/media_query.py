@@ -10,7 +10,9 @@ get_image(file)
     token plus the cached path when the bytes are here or can be fetched again — if they cannot
     but the token has a url, `file` is the token itself (the seed: "local path or original
     token"), which still lets a caller refresh an expired CDN url. Every answer also carries
-    size, sha256, media type and a token; base64 of the file when asked.
+    size, sha256, media type and a token; the file's bytes (`data`) when asked for base64.
+    The bytes are raw here: only OneBot's JSON encodes them (gRPC sends them as they are), so
+    no transport decodes what the core encoded.
 
 get_record(file, out_format)
     The input format comes from the bytes, never the extension. A *local* file whose extension
@@ -24,7 +26,6 @@ out_format; TokenRejected, SourceUnavailable, ConverterMissing, ConversionFailed
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -48,7 +49,8 @@ class ImageInfo:
     sha256: str
     media_type: str
     token: str
-    base64: str = ""
+    # The file's bytes, only when include_base64 was asked for (the name of that flag).
+    data: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class RecordInfo:
     sha256: str
     out_format: str
     token: str
-    base64: str = ""
+    # The returned file's bytes, only when include_base64 was asked for.
+    data: bytes = b""
 
 
 class MediaQueryService:
@@ -71,10 +74,10 @@ class MediaQueryService:
         *,
         inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES,
     ) -> None:
-        """`inline_max_bytes`: the largest file returned as base64 when a caller asks for it."""
+        """`inline_max_bytes`: the largest file returned inline when a caller asks for base64."""
         self._resolver = resolver
         self._transcoder = transcoder
-        self._inline_max = inline_max_bytes
+        self.inline_max_bytes = inline_max_bytes
 
     def can_send_image(self) -> bool:
         return True
@@ -104,7 +107,7 @@ class MediaQueryService:
         # Local files answer with their path only (the seed); a token of a local file keeps
         # the file:// url it carries.
         url = "" if src.kind in (SourceKind.PATH, SourceKind.FILE_URI) else src.url
-        inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else ""
+        inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else b""
         return ImageInfo(
             file=str(src.path),
             filename=src.filename,
@@ -113,7 +116,7 @@ class MediaQueryService:
             sha256=src.sha256,
             media_type=src.media_type or "",
             token=src.token,
-            base64=inline,
+            data=inline,
         )
 
     async def get_record(
@@ -124,7 +127,7 @@ class MediaQueryService:
         src = await self._resolver.resolve(ref, field="file")
         url = "" if src.kind in (SourceKind.PATH, SourceKind.FILE_URI) else src.url
         if src.local and src.path.suffix.lower() == f".{fmt}":
-            inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else ""
+            inline = await self._inline(src.path, src.sha256, src.size) if include_base64 else b""
             return RecordInfo(
                 file=str(src.path),
                 filename=src.filename,
@@ -133,11 +136,11 @@ class MediaQueryService:
                 sha256=src.sha256,
                 out_format=fmt,
                 token=src.token,
-                base64=inline,
+                data=inline,
             )
         converted = await self._transcoder.convert(src, fmt, field="out_format")
         filename = f"{_stem(src)}.{fmt}"
-        inline = ""
+        inline = b""
         if include_base64:
             inline = await self._inline(converted.path, converted.sha256, converted.size)
         token = self._resolver.tokens.issue(
@@ -154,18 +157,18 @@ class MediaQueryService:
             sha256=converted.sha256,
             out_format=fmt,
             token=token,
-            base64=inline,
+            data=inline,
         )
 
-    async def _inline(self, path: Path, sha256: str, size: int) -> str:
-        if size > self._inline_max:
+    async def _inline(self, path: Path, sha256: str, size: int) -> bytes:
+        if size > self.inline_max_bytes:
             raise InvalidInput(
                 "include_base64",
-                f"the media is {size} bytes; base64 is returned for at most {self._inline_max}",
+                f"the media is {size} bytes; its bytes are returned inline for at most"
+                f" {self.inline_max_bytes} bytes: read the file by its path or url instead",
             )
         with self._resolver.cache.pin(sha256):
-            data = await to_thread_settled(path.read_bytes)
-        return base64.b64encode(data).decode("ascii")
+            return await to_thread_settled(path.read_bytes)
 
 
 def _required(file: str) -> str:

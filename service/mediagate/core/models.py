@@ -84,7 +84,8 @@ class AccountSpec:
 
     name: str | None = None
     cookies: str | None = field(default=None, repr=False)
-    proxy_url: str | None = None
+    # A proxy URL may carry user:password (or a token as the user name): never in a repr.
+    proxy_url: str | None = field(default=None, repr=False)
     profile: BrowserProfile | None = None
 
 
@@ -92,7 +93,7 @@ class AccountSpec:
 class RouteSpec:
     """Per-call routing: a proxy override, or direct; neither means the account's default."""
 
-    proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
     direct: bool = False
 
 

@@ -117,7 +117,7 @@ def _unless_complete(complete: bool, reason: str) -> None:
         raise Mp4DurationError(reason)
 
 
-def mvhd_duration_ms(data: bytes, *, complete: bool = False) -> int | None:
+def mvhd_duration_ms(data: bytes | bytearray | memoryview, *, complete: bool = False) -> int | None:
     """Return the movie duration in milliseconds (rounded to nearest) from ``mvhd``.
 
     ``data`` is a prefix of an MP4/MOV file. Returns ``None`` when more bytes are needed to find

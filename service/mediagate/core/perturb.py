@@ -44,7 +44,7 @@ from typing import Final
 
 from mediagate.core.sniff import MediaType
 
-__all__ = ["NONCE_BYTES", "PerturbError", "make_nonces", "perturb"]
+__all__ = ["NONCE_BYTES", "PerturbError", "make_nonces", "max_growth", "perturb"]
 
 NONCE_BYTES: Final = 16
 """Length of the nonces :func:`make_nonces` returns (and x-api-rs uses)."""
@@ -78,6 +78,22 @@ def make_nonces(count: int) -> list[bytes]:
     if not 0 <= count <= _MAX_COUNT:
         raise ValueError(f"count must be between 0 and {_MAX_COUNT}, got {count}")
     return [secrets.token_bytes(_RANDOM_BYTES) + i.to_bytes(4, "big") for i in range(count)]
+
+
+def max_growth(media_type: MediaType | None = None, nonce_bytes: int = NONCE_BYTES) -> int:
+    """The most bytes :func:`perturb` adds to a ``media_type`` file (None: to any image) for a
+    nonce of ``nonce_bytes``, whatever the file: a batch checks its size limit with it before
+    any copy is made."""
+    growth = {
+        MediaType.JPEG: 4 + nonce_bytes,  # FF FE, length, nonce
+        MediaType.PNG: 12 + len(_PNG_KEYWORD) + 1 + 2 * nonce_bytes,  # length, type, CRC; hex
+        MediaType.GIF: 4 + nonce_bytes,  # 21 FE, sub-block length, nonce, terminator
+        # A VP8X header for a simple file (18), a missing pad byte repaired (1), the chunk.
+        MediaType.WEBP: 18 + 1 + 8 + nonce_bytes + nonce_bytes % 2,
+    }
+    if media_type is None:
+        return max(growth.values())
+    return growth.get(media_type, 0)
 
 
 def perturb(data: bytes, media_type: MediaType, nonce: bytes) -> bytes:

@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -103,8 +104,6 @@ class UploadPipeline:
         self._sleep = sleep
         self._token_issuer = token_issuer
         self.observer = observer or NOOP_UPLOAD_OBSERVER
-        # The last upload's memory gauge; tests read it to check the bound structurally.
-        self.last_gauge: MemoryGauge | None = None
 
     def plan(self, spec: UploadSpec, *, field_prefix: str = "spec") -> UploadPlan:
         """Check everything that can be checked without the media's bytes."""
@@ -146,8 +145,9 @@ class UploadPipeline:
         progress: ProgressTracker | None = None,
     ) -> UploadResult:
         progress = progress or ProgressTracker(plan.spec.total_bytes)
+        gauge = MemoryGauge()
         try:
-            result = await self._run(plan, chunks, progress)
+            result = await self._run(plan, chunks, progress, gauge)
             if result.success and self._token_issuer is not None:
                 result = replace(result, file_token=self._token_issuer(result))
             self.observer.upload_finished("success" if result.success else "failure")
@@ -156,24 +156,34 @@ class UploadPipeline:
             self.observer.upload_finished("error")
             raise
         finally:
+            # Per upload, so concurrent uploads never see each other's numbers.
+            self.observer.upload_buffered(gauge.peak, gauge.peak_in_flight, gauge.current)
             progress.phase(UploadPhase.DONE)
             progress.close()
 
     async def _run(
-        self, plan: UploadPlan, chunks: AsyncIterator[bytes], progress: ProgressTracker
+        self,
+        plan: UploadPlan,
+        chunks: AsyncIterator[bytes],
+        progress: ProgressTracker,
+        gauge: MemoryGauge,
     ) -> UploadResult:
         spec = plan.spec
         progress.phase(UploadPhase.VALIDATING)
         digests = _Digests()
-        counted = self._count(plan, chunks, digests, progress)
-        probe = await probe_stream(
-            counted,
-            category=spec.category,
-            declared_type=spec.media_type,
-            duration_ms=spec.duration_ms,
-            probe_limit=plan.segment_bytes,
-            field_prefix=plan.field_prefix,
-        )
+        counted = self._count(plan, chunks, digests, progress, gauge)
+        try:
+            probe = await probe_stream(
+                counted,
+                category=spec.category,
+                declared_type=spec.media_type,
+                duration_ms=spec.duration_ms,
+                probe_limit=plan.segment_bytes,
+                field_prefix=plan.field_prefix,
+            )
+        except BaseException:
+            gauge.release_all()  # refused before INIT: what the probe read is dropped
+            raise
         segments_total = math.ceil(spec.total_bytes / plan.segment_bytes)
         progress.planned(spec.total_bytes, segments_total)
 
@@ -184,6 +194,7 @@ class UploadPipeline:
                 InitParams(spec.total_bytes, probe.media_type, spec.category, probe.duration_ms),
             )
         except UpstreamRejected as exc:
+            gauge.release_all()  # nothing was sent: the probe's chunks are dropped
             return UploadResult(False, error_msg=exc.message, media_type=probe.media_type.value)
         progress.media_id(init.media_id_string)
         log.info(
@@ -198,7 +209,9 @@ class UploadPipeline:
 
         progress.phase(UploadPhase.UPLOADING)
         try:
-            await self._send_segments(plan, init, probe.head, counted, progress)
+            # Hands the probe's chunks on and empties probe.head: from here on nothing but
+            # the segmenter and the segments in flight holds media bytes.
+            await self._send_segments(plan, init, probe.head, counted, progress, gauge)
         except UpstreamRejected as exc:
             return self._failed(init, exc.message, probe.media_type.value)
 
@@ -247,8 +260,10 @@ class UploadPipeline:
         chunks: AsyncIterator[bytes],
         digests: _Digests,
         progress: ProgressTracker,
+        gauge: MemoryGauge,
     ) -> AsyncIterator[bytes]:
-        """Pass chunks through, hashing them and enforcing total_bytes as they arrive."""
+        """Pass chunks through, hashing them, enforcing total_bytes and counting them in the
+        gauge as they arrive (so chunks held by the probe count too)."""
         total = plan.spec.total_bytes
         async for chunk in chunks:
             if not chunk:
@@ -260,6 +275,7 @@ class UploadPipeline:
                     f"the stream carried more than the declared {total} bytes",
                     reason="SIZE_MISMATCH",
                 )
+            gauge.add(len(chunk))
             digests.md5.update(chunk)
             digests.sha256.update(chunk)
             progress.received(len(chunk))
@@ -276,13 +292,12 @@ class UploadPipeline:
         self,
         plan: UploadPlan,
         init: InitReply,
-        head: list[bytes],
+        head: deque[bytes],
         rest: AsyncIterator[bytes],
         progress: ProgressTracker,
+        gauge: MemoryGauge,
     ) -> None:
-        gauge = MemoryGauge()
-        self.last_gauge = gauge
-        segmenter = Segmenter(plan.segment_bytes, gauge)
+        segmenter = Segmenter(plan.segment_bytes)
 
         async def send(index: int, segment: bytes) -> None:
             await self.upstream.append(plan.session, init.media_id_string, index, segment)
@@ -294,7 +309,9 @@ class UploadPipeline:
             on_sent=lambda _index, size: self._acknowledged(progress, size),
         )
         try:
-            for chunk in head:
+            while head:
+                # Popped, not iterated: a head chunk is freed once its bytes are in segments.
+                chunk = head.popleft()
                 for segment in segmenter.feed(chunk):
                     await sender.submit(sender.submitted, segment)
             async for chunk in rest:
@@ -306,6 +323,8 @@ class UploadPipeline:
             await sender.drain()
         except BaseException:
             await sender.abort()
+            # Nothing is in flight any more; what is left (head, partial segment) is dropped.
+            gauge.release_all()
             log.warning("upload.abandoned", media_id=init.media_id_string)
             raise
 

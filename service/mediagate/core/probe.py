@@ -5,10 +5,14 @@ with them. A video without a caller-given duration needs the MP4 `mvhd` box, whi
 file carries near the start. The probe reads at most `probe_limit` bytes (the first segment,
 which the pipeline holds anyway), so probing costs no memory beyond the pipeline's bound; a file
 whose `moov` box sits after a large `mdat` is refused with a message saying how to fix it.
+
+What the checks read is a prefix copied once as chunks arrive (16 bytes, or up to `probe_limit`
+when the duration must be found), never the chunks joined again on every read.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,8 +29,9 @@ class Probe:
     media_type: MediaType
     # Whole milliseconds for videos, None for images.
     duration_ms: int | None
-    # The chunks read while probing; they are the start of the media and must be sent first.
-    head: list[bytes]
+    # The chunks read while probing, in order: the start of the media, to be sent first. The
+    # pipeline pops each as it feeds it on, so none is kept for the rest of the upload.
+    head: deque[bytes]
 
 
 async def probe_stream(
@@ -38,7 +43,10 @@ async def probe_stream(
     probe_limit: int,
     field_prefix: str,
 ) -> Probe:
-    head: list[bytes] = []
+    head: deque[bytes] = deque()
+    find_duration = category.kind is MediaKind.VIDEO and duration_ms is None
+    want = max(probe_limit, SNIFF_PREFIX_BYTES) if find_duration else SNIFF_PREFIX_BYTES
+    prefix = bytearray()
     size = 0
     ended = False
 
@@ -51,11 +59,13 @@ async def probe_stream(
             return False
         head.append(chunk)
         size += len(chunk)
+        if len(prefix) < want:
+            prefix.extend(memoryview(chunk)[: want - len(prefix)])
         return True
 
     while size < SNIFF_PREFIX_BYTES and await read_more():
         pass
-    sniffed = sniff_media_type(b"".join(head)[:SNIFF_PREFIX_BYTES])
+    sniffed = sniff_media_type(bytes(prefix[:SNIFF_PREFIX_BYTES]))
     if sniffed is None:
         allowed = ", ".join(sorted(t.value for t in category.accepted_types))
         raise InvalidInput(
@@ -79,7 +89,8 @@ async def probe_stream(
     field = f"{field_prefix}.duration_ms"
     while True:
         try:
-            found = mvhd_duration_ms(b"".join(head), complete=ended)
+            # "complete" only when the prefix is the whole file, not a cut-off part of it.
+            found = mvhd_duration_ms(prefix, complete=ended and len(prefix) == size)
         except Mp4DurationError as exc:
             raise InvalidInput(field, f"is required: {exc}", reason="DURATION_UNKNOWN") from None
         if found is not None:

@@ -6,7 +6,8 @@ admits at most `max_in_flight` segments at once. `submit` waits for a free slot,
 slower than the caller the pipeline stops pulling from the caller's stream and gRPC flow control
 pushes back. The most an upload ever holds is therefore about
 (max_in_flight + 1) × segment size + one chunk, whatever the file size; `MemoryGauge` records
-the peak so tests can check the bound structurally instead of by timing.
+it (the pipeline counts every chunk as it arrives, the sender uncounts each segment when it is
+done) so tests and metrics can check the bound structurally instead of by timing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def segment_size_for(total_bytes: int, preferred: int) -> int:
 
 @dataclass
 class MemoryGauge:
-    """Bytes an upload currently holds (partial segment + segments in flight), and the peak."""
+    """Media bytes an upload currently holds (chunks read while probing, the partial segment,
+    segments waiting for or in flight), the peak, and the most segments in flight at once."""
 
     current: int = 0
     peak: int = 0
@@ -44,24 +46,27 @@ class MemoryGauge:
     def remove(self, n: int) -> None:
         self.current -= n
 
+    def release_all(self) -> None:
+        """The upload is abandoned and nothing is in flight: whatever is held is dropped."""
+        self.current = 0
+
 
 class Segmenter:
     """Gathers chunks and yields segments of exactly `size` bytes (the last may be shorter).
 
     Chunks are kept as references until a segment fills and are joined once, so each byte is
-    copied once on its way to X.
+    copied once on its way to X. Once a chunk's last byte is in a joined segment the segmenter
+    holds nothing of it, so a caller that drops its own reference frees it.
     """
 
-    def __init__(self, size: int, gauge: MemoryGauge) -> None:
+    def __init__(self, size: int) -> None:
         if size <= 0:
             raise ValueError("segment size must be positive")
         self._size = size
         self._parts: list[bytes | memoryview] = []
         self._pending = 0
-        self._gauge = gauge
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
-        self._gauge.add(len(chunk))
         view = memoryview(chunk)
         while view:
             room = self._size - self._pending
@@ -88,6 +93,8 @@ class SegmentSender:
 
     The first failure wins: later submits raise it, and `drain` re-raises it after cancelling
     what is still running, so an APPEND that failed after its retries stops the whole upload.
+    A submitted segment's bytes are already counted in the gauge (as the chunks they came
+    from); the sender uncounts them, and frees the slot, when the segment's task is done.
     """
 
     def __init__(
@@ -122,9 +129,24 @@ class SegmentSender:
         self._in_flight += 1
         self._gauge.peak_in_flight = max(self._gauge.peak_in_flight, self._in_flight)
         self.submitted += 1
+        size = len(segment)
         task = asyncio.create_task(self._run(index, segment), name=f"append-{index}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        # A done-callback, not a `finally` in _run: a task cancelled before its first step
+        # never runs its body, and its slot and bytes must be released all the same.
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._gauge.remove(size)
+            self._in_flight -= 1
+            self._slots.release()
+
+        task.add_done_callback(done)
+
+    @property
+    def in_flight(self) -> int:
+        """Segments submitted whose task has not finished (each holds a slot)."""
+        return self._in_flight
 
     async def _run(self, index: int, segment: bytes) -> None:
         size = len(segment)
@@ -136,11 +158,6 @@ class SegmentSender:
         except BaseException as exc:  # recorded and re-raised by submit/drain
             if self._failure is None:
                 self._failure = exc
-        finally:
-            del segment
-            self._gauge.remove(size)
-            self._in_flight -= 1
-            self._slots.release()
 
     async def drain(self) -> None:
         """Wait for every submitted segment; raise the first failure."""

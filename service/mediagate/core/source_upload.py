@@ -28,10 +28,10 @@ import structlog
 
 from mediagate.core.aio import to_thread_settled
 from mediagate.core.errors import InvalidInput, SourceUnavailable
+from mediagate.core.mime import file_extension
 from mediagate.core.models import UploadResult, UploadSpec
 from mediagate.core.pipeline import TokenIssuer, UploadPipeline
 from mediagate.core.progress import ProgressTracker, UploadPhase
-from mediagate.core.sniff import MediaType
 from mediagate.core.sources import MediaSource, SourceResolver
 from mediagate.core.tokens import TokenCodec
 
@@ -46,14 +46,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 READ_BYTES: Final = 1024 * 1024
-_EXTENSIONS: Final = {
-    MediaType.JPEG.value: "jpg",
-    MediaType.PNG.value: "png",
-    MediaType.GIF.value: "gif",
-    MediaType.WEBP.value: "webp",
-    MediaType.MP4.value: "mp4",
-    MediaType.MOV.value: "mov",
-}
 
 
 def new_source_tracker(total_bytes: int = 0) -> ProgressTracker:
@@ -137,7 +129,7 @@ def upload_token_issuer(codec: TokenCodec) -> TokenIssuer:
     """Issues an uploaded media's token: sha256, size, media type, "<media_id>.<ext>", no url."""
 
     def issue(result: UploadResult) -> str:
-        ext = _EXTENSIONS.get(result.media_type, "bin")
+        ext = file_extension(result.media_type) or "bin"
         return codec.issue(
             sha256=result.sha256,
             size=result.size,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import os
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,8 @@ from mediagate.core.aio import to_thread_settled
 from mediagate.core.audio import AUDIO_MEDIA_TYPES, AUDIO_SNIFF_BYTES, detect_audio_format
 from mediagate.core.cache import CachedFile, MediaCache
 from mediagate.core.errors import InvalidInput, SourceUnavailable
-from mediagate.core.localfile import HashMemo, LocalFile, open_and_hash
+from mediagate.core.localfile import HashMemo, LocalFile, open_and_hash, read_head
+from mediagate.core.mime import file_extension
 from mediagate.core.singleflight import SingleFlight
 from mediagate.core.sniff import sniff_media_type
 from mediagate.core.tokens import FileClaims, TokenCodec, looks_like_token
@@ -65,16 +67,6 @@ DEFAULT_BASE64_MAX_BYTES: Final = 64 * 1024 * 1024
 _NOT_FOUND: Final = "not found or outside the allowed directories"
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _B64_JUNK: Final = re.compile(rb"\s+")
-_HASH_BLOCK: Final = 1024 * 1024
-_EXTENSIONS: Final = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "video/mp4": ".mp4",
-    "video/quicktime": ".mov",
-    **{mime: f".{fmt}" for fmt, mime in AUDIO_MEDIA_TYPES.items() if fmt != "spx"},
-}
 
 
 class SourceKind(enum.StrEnum):
@@ -203,7 +195,10 @@ class SourceResolver:
         return await self._from_local(ref, kind, field)
 
     def _file_uri_path(self, ref: str, field: str) -> str:
-        parts = urlsplit(ref)
+        try:
+            parts = urlsplit(ref)
+        except ValueError:  # "file://[::1/x": an unclosed IPv6 bracket in the host
+            raise InvalidInput(field, "is not a valid file URI") from None
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise InvalidInput(field, "file URI must be file:///absolute/path (local host only)")
         try:
@@ -229,18 +224,29 @@ class SourceResolver:
 
     def _open_local(self, raw: str, field: str) -> LocalFile:
         """Find `raw` under a root, open it without following a swapped-in link, hash it."""
+        # Checked here, after any percent-decoding ("file:///a%00b"), because the OS calls
+        # below raise ValueError for these instead of OSError.
+        if "\x00" in raw:
+            raise InvalidInput(field, "must not contain NUL characters")
+        try:
+            os.fsencode(raw)
+        except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
+            raise InvalidInput(field, "is not a path the file system can encode") from None
         given = Path(raw)
         candidates = [given] if given.is_absolute() else [root / given for root in self._roots]
         for candidate in candidates:
+            # OSError: missing or an unreadable dir; RuntimeError: a symlink loop; ValueError:
+            # a name the OS refuses (the checks above should leave none).
             try:
                 real = candidate.resolve(strict=True)
-            except (OSError, RuntimeError):  # missing, unreadable dir, symlink loop
+            except (OSError, RuntimeError, ValueError):
                 continue
             if not any(real.is_relative_to(root) for root in self._roots):
                 continue
             if real.is_relative_to(self._cache.tmp_dir):
                 continue
-            return open_and_hash(real, self._hash_memo, field=field, missing=_NOT_FOUND)
+            return open_and_hash(real, self._hash_memo, field=field, missing=_NOT_FOUND,
+                                 head_bytes=AUDIO_SNIFF_BYTES)  # fmt: skip
         raise SourceUnavailable(field, _NOT_FOUND, reason="SOURCE_NOT_FOUND")
 
     async def _from_base64(self, data: str, field: str) -> MediaSource:
@@ -293,9 +299,10 @@ class SourceResolver:
         self, cached: CachedFile, kind: SourceKind, *, filename: str, url: str, token: str = ""
     ) -> MediaSource:
         with self._cache.pin(cached.sha256):
-            head = await to_thread_settled(_read_head, cached.path)
+            head = await to_thread_settled(read_head, cached.path, AUDIO_SNIFF_BYTES)
         media_type = sniff_any_media_type(head)
-        name = _safe_filename(filename) or cached.sha256 + _EXTENSIONS.get(media_type or "", "")
+        ext = file_extension(media_type)
+        name = _safe_filename(filename) or cached.sha256 + (f".{ext}" if ext else "")
         return MediaSource(
             path=cached.path,
             sha256=cached.sha256,
@@ -317,11 +324,6 @@ class SourceResolver:
             # A name or URL too long for a token: keep the token, drop what does not fit.
             return self._tokens.issue(sha256=sha256, size=size, media_type=media_type or "",
                                       filename=name[:200], url="")  # fmt: skip
-
-
-def _read_head(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(AUDIO_SNIFF_BYTES)
 
 
 def _decode_base64(raw: bytes) -> bytes | None:

@@ -26,7 +26,8 @@ class GetImageRequest(_message.Message):
     INCLUDE_BASE64_FIELD_NUMBER: _builtins.int
     file: _builtins.str
     """Required: the image reference (local path, file:// URI, base64://, http(s):// URL or file
-    token; see the service comment).
+    token; see the service comment). The whole request must fit in 4 MiB + 64 KiB, which
+    bounds a base64:// payload; larger media: a path, URL or token.
     """
     include_base64: _builtins.bool
     """Also return the image's bytes in `base64`, for callers on another host that cannot read
@@ -83,7 +84,8 @@ class GetImageResponse(_message.Message):
     base64: _builtins.bytes
     """The image's raw bytes (the OneBot facade sends them base64-encoded, hence the name); only
     when include_base64 was set and the bytes are here. At most the server's inline limit
-    (default 32 MiB), else INVALID_ARGUMENT.
+    (default 32 MiB), else INVALID_ARGUMENT naming include_base64 and the limit; the client
+    must accept messages of that size (see the service comment).
     """
     def __init__(
         self,
@@ -115,8 +117,8 @@ class GetRecordRequest(_message.Message):
     OUT_FORMAT_FIELD_NUMBER: _builtins.int
     INCLUDE_BASE64_FIELD_NUMBER: _builtins.int
     file: _builtins.str
-    """Required: the voice reference (same forms as GetImageRequest.file). Its format is detected
-    from its bytes (SILK, AMR, else probed), never from its name.
+    """Required: the voice reference (same forms and size bound as GetImageRequest.file). Its
+    format is detected from its bytes (SILK, AMR, else probed), never from its name.
     """
     out_format: _builtins.str
     """Required: the format to return, one of "mp3", "amr", "silk", "wav", "ogg", "flac", "m4a",

@@ -147,7 +147,8 @@ class UploadFromSourceRequest(_message.Message):
     SPEC_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """Required: where the media comes from: a local path or file:// URI inside the server's media
-    roots, an http(s):// URL, base64://<data>, or a file token.
+    roots, an http(s):// URL, base64://<data>, or a file token. The whole request must fit in
+    4 MiB + 64 KiB (else RESOURCE_EXHAUSTED from gRPC): stream larger media with Upload.
     """
     @_builtins.property
     def spec(self) -> _media_pb2.UploadSpec:
@@ -219,7 +220,10 @@ class BatchUploadSpec(_message.Message):
     @_builtins.property
     def upload(self) -> _media_pb2.UploadSpec:
         """The image's upload spec. media_category must be an image or GIF category; metadata, when
-        set, is applied to every copy.
+        set, is applied to every copy. Each copy is larger than the image by its nonce, so
+        total_bytes must leave room for it under the category's limit: up to 54 bytes (20 in the
+        GIF categories), or with media_type set 20 (JPEG, GIF), 54 (PNG), 43 (WebP); else
+        INVALID_ARGUMENT on total_bytes.
         """
 
     def __init__(

@@ -33,6 +33,10 @@ class MediaUploadServiceStub:
     Streaming uploads: the first request message carries the UploadSpec, every later message a
     chunk of the media's bytes, in order. Recommended chunk size: 256 KiB to 1 MiB. The server
     accepts chunks of at most 4 MiB (4194304 bytes) and rejects larger ones with INVALID_ARGUMENT.
+    No request message may exceed 4 MiB + 64 KiB (4259840 bytes): gRPC itself refuses a larger
+    one (a bigger chunk, or an UploadFromSource base64:// source over about 3 MiB) with
+    RESOURCE_EXHAUSTED, without ErrorInfo, before the server sees it. Stream large media with
+    Upload instead of passing it as base64://.
     The server re-cuts the chunks into X segments and sends them while the stream is still
     arriving; it never holds a whole file. When X is slower than the caller the server stops
     reading, and gRPC flow control slows the caller down.
@@ -44,6 +48,8 @@ class MediaUploadServiceStub:
       UNAUTHENTICATED     X refused the account's cookies (HTTP 401).
       PERMISSION_DENIED   X refused the account (HTTP 403: CSRF mismatch, suspended, restricted).
       RESOURCE_EXHAUSTED  X rate-limited the account (HTTP 429); RetryInfo carries retry-after.
+                          Also, without ErrorInfo, a request message over 4 MiB + 64 KiB,
+                          refused by gRPC itself: never retry that unchanged.
       FAILED_PRECONDITION X refused the request itself (HTTP 400), e.g. an unknown media id or one
                           uploaded by another account (SetMediaMetadata, GetUploadStatus).
       UNAVAILABLE         X could not be reached or kept failing after the server's own retries.
@@ -112,6 +118,10 @@ class MediaUploadServiceAsyncStub(MediaUploadServiceStub):
     Streaming uploads: the first request message carries the UploadSpec, every later message a
     chunk of the media's bytes, in order. Recommended chunk size: 256 KiB to 1 MiB. The server
     accepts chunks of at most 4 MiB (4194304 bytes) and rejects larger ones with INVALID_ARGUMENT.
+    No request message may exceed 4 MiB + 64 KiB (4259840 bytes): gRPC itself refuses a larger
+    one (a bigger chunk, or an UploadFromSource base64:// source over about 3 MiB) with
+    RESOURCE_EXHAUSTED, without ErrorInfo, before the server sees it. Stream large media with
+    Upload instead of passing it as base64://.
     The server re-cuts the chunks into X segments and sends them while the stream is still
     arriving; it never holds a whole file. When X is slower than the caller the server stops
     reading, and gRPC flow control slows the caller down.
@@ -123,6 +133,8 @@ class MediaUploadServiceAsyncStub(MediaUploadServiceStub):
       UNAUTHENTICATED     X refused the account's cookies (HTTP 401).
       PERMISSION_DENIED   X refused the account (HTTP 403: CSRF mismatch, suspended, restricted).
       RESOURCE_EXHAUSTED  X rate-limited the account (HTTP 429); RetryInfo carries retry-after.
+                          Also, without ErrorInfo, a request message over 4 MiB + 64 KiB,
+                          refused by gRPC itself: never retry that unchanged.
       FAILED_PRECONDITION X refused the request itself (HTTP 400), e.g. an unknown media id or one
                           uploaded by another account (SetMediaMetadata, GetUploadStatus).
       UNAVAILABLE         X could not be reached or kept failing after the server's own retries.
@@ -187,6 +199,10 @@ class MediaUploadServiceServicer(metaclass=_abc_1.ABCMeta):
     Streaming uploads: the first request message carries the UploadSpec, every later message a
     chunk of the media's bytes, in order. Recommended chunk size: 256 KiB to 1 MiB. The server
     accepts chunks of at most 4 MiB (4194304 bytes) and rejects larger ones with INVALID_ARGUMENT.
+    No request message may exceed 4 MiB + 64 KiB (4259840 bytes): gRPC itself refuses a larger
+    one (a bigger chunk, or an UploadFromSource base64:// source over about 3 MiB) with
+    RESOURCE_EXHAUSTED, without ErrorInfo, before the server sees it. Stream large media with
+    Upload instead of passing it as base64://.
     The server re-cuts the chunks into X segments and sends them while the stream is still
     arriving; it never holds a whole file. When X is slower than the caller the server stops
     reading, and gRPC flow control slows the caller down.
@@ -198,6 +214,8 @@ class MediaUploadServiceServicer(metaclass=_abc_1.ABCMeta):
       UNAUTHENTICATED     X refused the account's cookies (HTTP 401).
       PERMISSION_DENIED   X refused the account (HTTP 403: CSRF mismatch, suspended, restricted).
       RESOURCE_EXHAUSTED  X rate-limited the account (HTTP 429); RetryInfo carries retry-after.
+                          Also, without ErrorInfo, a request message over 4 MiB + 64 KiB,
+                          refused by gRPC itself: never retry that unchanged.
       FAILED_PRECONDITION X refused the request itself (HTTP 400), e.g. an unknown media id or one
                           uploaded by another account (SetMediaMetadata, GetUploadStatus).
       UNAVAILABLE         X could not be reached or kept failing after the server's own retries.

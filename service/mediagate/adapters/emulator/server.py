@@ -9,12 +9,13 @@ exactly as long as the server.
 from __future__ import annotations
 
 import asyncio
-import socket
 from types import TracebackType
 from typing import Final
 
 import structlog
 from aiohttp import web
+
+from mediagate.listen import bind_tcp
 
 from .app import EmulatorCore, build_app
 from .config import EmulatorConfig
@@ -72,7 +73,7 @@ class EmulatorServer:
         )
         try:
             await runner.setup()
-            sock = self._bind()
+            sock = bind_tcp(self.config.host, self.config.port)
             site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
@@ -82,19 +83,6 @@ class EmulatorServer:
         self._runner = runner
         self._port = sock.getsockname()[1]
         log.info("emulator.started", base_url=self.base_url, strict=self.config.strict)
-
-    def _bind(self) -> socket.socket:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            self.config.host, self.config.port, type=socket.SOCK_STREAM
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
 
     async def reset(self) -> None:
         """Same as `POST /__emulator__/reset`."""

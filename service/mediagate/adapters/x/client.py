@@ -54,6 +54,7 @@ from mediagate.adapters.x.responses import (
     parse_finalize_reply,
     parse_init_reply,
     parse_status_reply,
+    session_secrets,
     shorten,
 )
 from mediagate.adapters.x.retry import Command, call_with_retries
@@ -304,14 +305,8 @@ class XUploadClient:
         log.info("x_request", status=status, elapsed_ms=round(elapsed * 1000), **fields)
         if 200 <= status < 300:
             return _Reply(status, body)
-        credentials = call.session.credentials
         raise error_for_response(
-            command,
-            status,
-            headers,
-            body,
-            now=time.time(),
-            secrets=(credentials.auth_token, credentials.ct0),
+            command, status, headers, body, now=time.time(), secrets=session_secrets(call.session)
         )
 
     def _no_answer(

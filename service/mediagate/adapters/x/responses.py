@@ -3,8 +3,8 @@
 Error bodies come in two shapes (spec §9.1) — the upload host's `{"request": path, "error": msg}`
 and the v1.1 API's `{"errors": [{"code": n, "message": msg}]}` — plus the occasional HTML or
 plain-text page from a proxy or load balancer. Like tweepy's parser we accept all of them and
-fall back to the raw text. X's text is cut to `MAX_MESSAGE_CHARS` so an HTML error page cannot
-flood a gRPC status.
+fall back to the raw text. The session's secrets (`session_secrets`) are scrubbed from the text,
+then it is cut to `MAX_MESSAGE_CHARS` so an HTML error page cannot flood a gRPC status.
 
 Status mapping (spec §9.2):
 
@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
 from mediagate.core.errors import (
     UpstreamAuthError,
@@ -38,7 +39,7 @@ from mediagate.core.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from mediagate.core.models import ProcessingError, ProcessingInfo, ProcessingState
+from mediagate.core.models import ProcessingError, ProcessingInfo, ProcessingState, XSession
 from mediagate.core.upstream import FinalizeReply, InitReply, StatusReply
 
 __all__ = [
@@ -52,11 +53,14 @@ __all__ = [
     "parse_processing_info",
     "parse_status_reply",
     "retry_after_seconds",
+    "session_secrets",
     "shorten",
 ]
 
 MAX_MESSAGE_CHARS: Final = 300
 _WHITESPACE: Final = re.compile(r"\s+")
+_REDACTED: Final = "<redacted>"
+_MIN_SECRET_CHARS: Final = 6
 
 
 class MalformedReply(ValueError):
@@ -99,28 +103,40 @@ def _as_int(value: object) -> int | None:
     return None
 
 
-def parse_error_body(body: bytes) -> XErrorDetail:
+def parse_error_body(body: bytes, secrets: Iterable[str] = ()) -> XErrorDetail:
+    """X's error code and message, with every one of `secrets` replaced, then shortened.
+
+    Scrubbing comes first: a secret cut by the shortening would survive as a prefix. It is
+    applied to the raw body (any shape, HTML included) and again to the parsed text (a JSON
+    string may spell a value with escapes, "\\/" for "/").
+    """
+    secrets = tuple(secrets)
+    code, text = _error_parts(_scrub_bytes(body, secrets))
+    return XErrorDetail(code, shorten(_scrub(text, secrets)))
+
+
+def _error_parts(body: bytes) -> tuple[int | None, str]:
+    """X's error code and full message text from any of the error body shapes."""
     obj = _load_object(body)
     if obj is None:
-        return XErrorDetail(None, shorten(body.decode("utf-8", "replace")))
+        return None, body.decode("utf-8", "replace")
     errors = obj.get("errors")
     if isinstance(errors, list) and errors:
         first = errors[0]
         if isinstance(first, dict):
             messages = [str(e.get("message", "")) for e in errors if isinstance(e, dict)]
-            text = "; ".join(m for m in messages if m)
-            return XErrorDetail(_as_int(first.get("code")), shorten(text))
-        return XErrorDetail(None, shorten(str(first)))
+            return _as_int(first.get("code")), "; ".join(m for m in messages if m)
+        return None, str(first)
     error = obj.get("error")
     if isinstance(error, str):
-        return XErrorDetail(None, shorten(error))
+        return None, error
     if isinstance(error, dict):
-        return XErrorDetail(_as_int(error.get("code")), shorten(str(error.get("message", ""))))
+        return _as_int(error.get("code")), str(error.get("message", ""))
     # v2 problem+json (spec §9.1 shape 3) in case a proxy or a future host answers with it.
     for key in ("detail", "title", "message"):
         if isinstance(obj.get(key), str):
-            return XErrorDetail(_as_int(obj.get("code")), shorten(obj[key]))
-    return XErrorDetail(None, shorten(body.decode("utf-8", "replace")))
+            return _as_int(obj.get("code")), obj[key]
+    return None, body.decode("utf-8", "replace")
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
@@ -147,12 +163,37 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
     return None
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
+def session_secrets(session: XSession) -> tuple[str, ...]:
+    """What no error text may repeat: every cookie value of the session and any proxy user
+    name and password (raw and percent-decoded); longest first, so none is half-replaced."""
+    credentials = session.credentials
+    values = [credentials.auth_token, credentials.ct0, *(v for _, v in credentials.others)]
+    if session.proxy_url:
+        try:
+            parts = urlsplit(session.proxy_url)
+            userinfo = [parts.username, parts.password]
+        except ValueError:  # validated before any request; a bad one has nothing to hide here
+            userinfo = []
+        values += [form for raw in userinfo if raw for form in (raw, unquote(raw))]
+    # Shorter values ("lang=en", "dnt=1") are not secrets, and replacing them would garble X's
+    # message beyond use.
+    kept = {v for v in values if len(v) >= _MIN_SECRET_CHARS}
+    return tuple(sorted(kept, key=lambda v: (-len(v), v)))
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
     # X has no reason to echo a cookie back, but a proxy error page might; never pass one on.
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "<redacted>")
+            text = text.replace(secret, _REDACTED)
     return text
+
+
+def _scrub_bytes(body: bytes, secrets: tuple[str, ...]) -> bytes:
+    for secret in secrets:
+        if secret:
+            body = body.replace(secret.encode("utf-8", "surrogatepass"), _REDACTED.encode())
+    return body
 
 
 def error_for_response(
@@ -165,8 +206,8 @@ def error_for_response(
     secrets: Iterable[str] = (),
 ) -> UpstreamError:
     """The `UpstreamError` for a non-2xx reply to `command`."""
-    detail = parse_error_body(body)
-    text = _scrub(str(detail), tuple(secrets))
+    detail = parse_error_body(body, secrets)
+    text = str(detail)
     suffix = f": {text}" if text else ""
     code = detail.code
     if status == 401:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -22,6 +20,7 @@ from grpc_status import rpc_status
 
 from mediagate.core import errors as e
 from mediagate.transport.grpc.streams import StreamIdle
+from mediagate.transport.request_id import REQUEST_ID_HEADER, request_id_from
 
 __all__ = ["DOMAIN", "error_status", "status_for", "stream_errors", "unary_errors"]
 
@@ -45,7 +44,6 @@ _CODES: Final[list[tuple[type[e.MediagateError], str | None, grpc.StatusCode]]] 
     (e.SourceUnavailable, None, grpc.StatusCode.FAILED_PRECONDITION),
     (StreamIdle, None, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def code_for(exc: e.MediagateError) -> grpc.StatusCode:
@@ -110,10 +108,8 @@ def _internal_status(request_id: str) -> grpc.Status:
 
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
-            return value
-    return uuid.uuid4().hex
+    given = dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER)
+    return request_id_from(given)
 
 
 S = TypeVar("S")
@@ -126,7 +122,7 @@ def _begin(context: Ctx, method: str) -> str:
     request_id = _request_id(context)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
-    context.set_trailing_metadata((("x-request-id", request_id),))
+    context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
     return request_id
 
 

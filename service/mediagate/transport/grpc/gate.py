@@ -187,9 +187,11 @@ class _Tracked:
         gate = self._gate
         if not gate._enter(self._upload):
             await gate._refuse_upload(context)
-        responses = call()
-        ctx = contextvars.copy_context()
+        responses: AsyncIterator[Any] | None = None
         try:
+            # Inside the try: a behaviour that raises when called must still free its slot.
+            responses = call()
+            ctx = contextvars.copy_context()
             while True:
                 finished, item = await gate._race(_step(responses), ctx)
                 if not finished:

@@ -3,7 +3,6 @@ only; the OneBot facade (transport/onebot) calls the same core object."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import grpc
@@ -33,7 +32,7 @@ class QueryServicer(pb_grpc.MediaQueryServiceServicer):
             sha256=info.sha256,
             media_type=info.media_type,
             file_token=info.token,
-            base64=base64.b64decode(info.base64),
+            base64=info.data,
         )
 
     @unary_errors
@@ -49,7 +48,7 @@ class QueryServicer(pb_grpc.MediaQueryServiceServicer):
             sha256=info.sha256,
             out_format=info.out_format,
             file_token=info.token,
-            base64=base64.b64decode(info.base64),
+            base64=info.data,
         )
 
     @unary_errors

@@ -8,6 +8,11 @@ server (""), for each service, and for "liveness": a drain turns everything NOT_
 
 An optional second server on its own port serves health alone, in plaintext: kubelet gRPC
 probes speak neither TLS nor tokens, and the API may listen on loopback only.
+
+Message limits differ by direction. Requests are capped just above the largest chunk, so no
+caller can make the server buffer more than a chunk per message (a larger one is refused by
+gRPC itself with RESOURCE_EXHAUSTED). Answers are capped above the largest inline file
+(GetImage / GetRecord with include_base64), whose own limit answers INVALID_ARGUMENT first.
 """
 
 from __future__ import annotations
@@ -22,17 +27,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from mediagate.core.media_query import DEFAULT_INLINE_MAX_BYTES
 from mediagate.listen import ListenAddress
 from mediagate.transport.grpc.streams import MAX_CHUNK_BYTES
 
 __all__ = [
     "HEALTH_SERVICE",
     "LIVENESS",
-    "MAX_MESSAGE_BYTES",
+    "MAX_RECEIVE_BYTES",
+    "MESSAGE_OVERHEAD_BYTES",
     "REFLECTION_SERVICE",
     "GrpcServer",
     "Keepalive",
     "Service",
+    "send_limit",
     "tls_credentials",
 ]
 
@@ -42,8 +50,17 @@ LIVENESS: Final = "liveness"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
-# Just above the largest chunk: room for the message framing and a spec in the same message.
-MAX_MESSAGE_BYTES: Final = MAX_CHUNK_BYTES + 64 * 1024
+# Room beside a message's bulk bytes for its other fields: a spec, or an answer's path, url,
+# filename and file token (a token is at most 8 KiB and carries the url and filename).
+MESSAGE_OVERHEAD_BYTES: Final = 64 * 1024
+# Just above the largest chunk (4 MiB), so an oversized chunk still reaches the servicer and
+# gets a clear INVALID_ARGUMENT; anything larger is refused by gRPC (RESOURCE_EXHAUSTED).
+MAX_RECEIVE_BYTES: Final = MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES
+
+
+def send_limit(inline_max_bytes: int) -> int:
+    """The largest answer: an inline file of `inline_max_bytes` and its other fields."""
+    return max(inline_max_bytes + MESSAGE_OVERHEAD_BYTES, MAX_RECEIVE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -61,10 +78,10 @@ class Keepalive:
     min_ping_interval_s: float = 10.0
 
 
-def _options(keepalive: Keepalive) -> list[tuple[str, int]]:
+def _options(keepalive: Keepalive, max_send_bytes: int) -> list[tuple[str, int]]:
     return [
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.max_send_message_length", max_send_bytes),
         ("grpc.keepalive_time_ms", int(keepalive.time_s * 1000)),
         ("grpc.keepalive_timeout_ms", int(keepalive.timeout_s * 1000)),
         # Callers may ping (Go and Java clients often do) as often as this, even between calls.
@@ -99,9 +116,12 @@ class GrpcServer:
         *,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         keepalive: Keepalive | None = None,
+        max_send_bytes: int = send_limit(DEFAULT_INLINE_MAX_BYTES),
     ) -> None:
+        """`max_send_bytes`: the largest answer, `send_limit(inline_max_bytes)` of the media
+        queries served (an answer over it fails the call with RESOURCE_EXHAUSTED)."""
         self.service_names = [service.name for service in services]
-        self._options = _options(keepalive or Keepalive())
+        self._options = _options(keepalive or Keepalive(), max_send_bytes)
         self.health = health_aio.HealthServicer()
         self.server = grpc.aio.server(interceptors=list(interceptors), options=self._options)
         for service in services:

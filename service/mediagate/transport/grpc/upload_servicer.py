@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
 
 import grpc
 
@@ -14,7 +14,7 @@ from mediagate.core.errors import InvalidInput
 from mediagate.core.media_ops import MediaOps
 from mediagate.core.models import UploadResult
 from mediagate.core.pipeline import UploadPipeline
-from mediagate.core.progress import ProgressSnapshot, ProgressTracker
+from mediagate.core.progress import ProgressTracker
 from mediagate.core.source_upload import new_source_tracker, upload_from_source
 from mediagate.core.sources import SourceResolver
 from mediagate.transport.grpc.convert import (
@@ -34,6 +34,7 @@ from mediagate.v1 import upload_service_pb2_grpc as pb_grpc
 __all__ = ["UploadServicer"]
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R")
 
 
 class UploadServicer(pb_grpc.MediaUploadServiceServicer):
@@ -72,11 +73,10 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
         plan = self._pipeline.plan(spec_from_proto(stream.first.spec))
         tracker = ProgressTracker(plan.spec.total_bytes)
         work = self._pipeline.run(plan, stream.chunks, tracker)
-        async for event in _progress_then_result(tracker, work, self._progress_interval_s):
-            if isinstance(event, UploadResult):
-                yield pb.UploadWithProgressResponse(result=result_to_proto(event))
-            else:
-                yield pb.UploadWithProgressResponse(progress=progress_to_proto(event))
+        async for response in _responses(
+            pb.UploadWithProgressResponse, tracker, work, self._progress_interval_s
+        ):
+            yield response
 
     @stream_errors
     async def UploadFromSource(
@@ -87,11 +87,10 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
         spec = spec_from_proto(request.spec)
         tracker = new_source_tracker(spec.total_bytes)
         work = upload_from_source(self._pipeline, self._sources, spec, request.source, tracker)
-        async for event in _progress_then_result(tracker, work, self._progress_interval_s):
-            if isinstance(event, UploadResult):
-                yield pb.UploadFromSourceResponse(result=result_to_proto(event))
-            else:
-                yield pb.UploadFromSourceResponse(progress=progress_to_proto(event))
+        async for response in _responses(
+            pb.UploadFromSourceResponse, tracker, work, self._progress_interval_s
+        ):
+            yield response
 
     @unary_errors
     async def UploadImageMultipleTimes(
@@ -101,9 +100,9 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
         spec = spec_from_proto(stream.first.spec.upload, "spec.upload")
         count, concurrency = stream.first.spec.count, stream.first.spec.max_concurrency
         # Reject a bad batch before reading the image.
-        self._batch.check(spec, count, concurrency)
-        image = await self._batch.collect(stream.chunks, spec)
-        outcome = await self._batch.run(spec, image, count, concurrency)
+        plan = self._batch.check(spec, count, concurrency)
+        image = await self._batch.collect(stream.chunks, plan)
+        outcome = await self._batch.run(plan, image)
         return pb.UploadImageMultipleTimesResponse(
             success_count=outcome.success_count,
             failure_count=outcome.failure_count,
@@ -139,22 +138,24 @@ class UploadServicer(pb_grpc.MediaUploadServiceServicer):
         )
 
 
-async def _progress_then_result(
+async def _responses(
+    response: Callable[..., R],
     tracker: ProgressTracker,
     work: Coroutine[Any, Any, UploadResult],
     interval_s: float,
-) -> AsyncIterator[ProgressSnapshot | UploadResult]:
+) -> AsyncIterator[R]:
     """Run `work` (which closes `tracker` when it ends), yield its throttled progress, then its
-    result; its error, if any, is raised after the last progress. A caller that goes away
-    cancels the work."""
+    result, each as `response(progress=...)` / `response(result=...)` (every progress-streaming
+    RPC answers with that oneof); its error, if any, is raised after the last progress. A caller
+    that goes away cancels the work."""
     task = asyncio.create_task(work)
     try:
         async for snap in tracker.updates(interval_s):
-            yield snap
+            yield response(progress=progress_to_proto(snap))
         result = await task
     finally:
         if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    yield result
+    yield response(result=result_to_proto(result))

@@ -3,11 +3,13 @@
 Field names in `data` follow the seed (`file`, `filename`, `url`) plus the aliases the widely
 used implementations return (`file_name`, `file_size` from NapCat/LLOneBot, `size` from
 go-cqhttp), so clients written for any of them find what they read. `file_id` is accepted as an
-alias of `file` (NapCat, LLOneBot).
+alias of `file` (NapCat, LLOneBot). `base64`, when asked for, is the only encoding of the bytes
+anywhere: the core returns them raw (gRPC sends them so), and JSON needs text.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
@@ -22,6 +24,10 @@ _FILE: Final = ("file", "file_id")
 _BASE64: Final = ("include_base64", "base64")
 
 
+def _encoded(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def _image_data(info: ImageInfo, with_base64: bool) -> dict[str, Any]:
     return {
         "file": info.file,
@@ -33,7 +39,7 @@ def _image_data(info: ImageInfo, with_base64: bool) -> dict[str, Any]:
         "sha256": info.sha256,
         "media_type": info.media_type,
         "file_token": info.token,
-        **({"base64": info.base64} if with_base64 else {}),
+        **({"base64": _encoded(info.data)} if with_base64 else {}),
     }
 
 
@@ -48,7 +54,7 @@ def _record_data(info: RecordInfo, with_base64: bool) -> dict[str, Any]:
         "sha256": info.sha256,
         "out_format": info.out_format,
         "file_token": info.token,
-        **({"base64": info.base64} if with_base64 else {}),
+        **({"base64": _encoded(info.data)} if with_base64 else {}),
     }
 
 

@@ -81,7 +81,14 @@ async def read_params(request: web.Request) -> Params:
             raise BodyError(400, "the JSON body must be an object of parameters")
         values.update(body)
     elif ctype in _FORM_TYPES:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, LookupError):
+            # aiohttp's ValueError: multipart without a boundary, bytes the charset cannot
+            # decode; LookupError: a charset Python does not know. The caller's body is wrong.
+            raise BodyError(
+                400, f"the {ctype} body cannot be read (missing boundary or unknown charset?)"
+            ) from None
         values.update({k: v for k, v in form.items() if isinstance(v, str)})
     elif ctype == "application/octet-stream" and not await request.read():
         pass  # aiohttp's default for a body-less POST with no Content-Type

@@ -3,8 +3,15 @@
 Routes: `/<action>` and `/<action>/`, by GET (parameters in the query string) or POST (query
 string plus a JSON object, an urlencoded form or a multipart form). Statuses: 401 without the
 access token when one is configured, 403 with a wrong one, 404 for an unknown action, 406 for
-an unsupported Content-Type, 400 for an unparseable body, 413 for a body over the limit, and 200
-for everything an action answers, successful or not (retcode 0 / 1400 / 1500; envelope.py).
+an unsupported Content-Type, 400 for an unparseable body, 413 for a body over the limit, 503
+while the gateway drains, and 200 for everything an action answers, successful or not
+(retcode 0 / 1400 / 1500; envelope.py).
+
+The gateway drains this server with the gRPC one (lifecycle.drain), through the same four
+members as the gRPC CallGate: `begin_drain` (new requests get 503 "server is draining",
+retcode 1500), `calls` and `wait_idle` (requests in flight, which run on within the drain
+grace), and `stop_all` (when the grace runs out: each request still running is cancelled and
+answered 503 with the message given).
 
 The listening socket is bound by us (port 0 = a free port) so `.port` is known once `start()`
 returns, as in the emulator.
@@ -12,10 +19,9 @@ returns, as in the emulator.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import re
-import socket
-import uuid
+from collections.abc import Coroutine
 from typing import Any, Final
 
 import structlog
@@ -23,8 +29,8 @@ from aiohttp import web
 
 from mediagate.core.errors import MediagateError
 from mediagate.core.media_query import MediaQueryService
-from mediagate.listen import parse_listen
-from mediagate.transport.onebot.actions import ACTIONS
+from mediagate.listen import bind_tcp, parse_listen
+from mediagate.transport.onebot.actions import ACTIONS, Action
 from mediagate.transport.onebot.envelope import (
     RETCODE_BAD_REQUEST,
     RETCODE_FAILED,
@@ -36,6 +42,7 @@ from mediagate.transport.onebot.envelope import (
     success,
 )
 from mediagate.transport.onebot.params import BodyError, read_params
+from mediagate.transport.request_id import REQUEST_ID_HEADER, request_id_from
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "OneBotServer"]
 
@@ -43,8 +50,12 @@ log = structlog.get_logger(__name__)
 
 # Room for a base64:// reference to a large image in a JSON body.
 DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024 * 1024
+# Only a safety net: the drain has already waited for (or cancelled) every request by `close`.
 _SHUTDOWN_TIMEOUT: Final = 5.0
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_DRAINING: Final = (
+    "server is draining: it is shutting down and takes no new requests; retry (another"
+    " instance will answer)"
+)
 _METHODS: Final = frozenset({"GET", "HEAD", "POST"})
 _AUTH_SCHEMES: Final = ("bearer ", "token ")
 
@@ -69,6 +80,13 @@ class OneBotServer:
         self._max_body = max_body_bytes
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # The drain's side (see the module docstring); the same shape as the gRPC CallGate's.
+        self.draining = False
+        self.calls = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stop = asyncio.Event()
+        self._stop_message = ""
 
     @property
     def port(self) -> int:
@@ -99,7 +117,7 @@ class OneBotServer:
         )
         await runner.setup()
         try:
-            sock = self._bind()
+            sock = bind_tcp(self._host, self._want_port, setting="onebot_listen")
             await web.SockSite(runner, sock).start()
         except BaseException:
             await runner.cleanup()
@@ -108,19 +126,17 @@ class OneBotServer:
         self._port = sock.getsockname()[1]
         log.info("onebot.started", url=self.base_url, access_token=self._token is not None)
 
-    def _bind(self) -> socket.socket:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            self._host, self._want_port, type=socket.SOCK_STREAM
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-        except OSError as exc:
-            sock.close()
-            where = f"{self._host}:{self._want_port}"
-            raise OSError(f"onebot_listen: could not bind {where}: {exc}") from None
-        return sock
+    def begin_drain(self) -> None:
+        self.draining = True
+
+    async def wait_idle(self) -> None:
+        """Until no admitted request is in flight."""
+        await self._idle.wait()
+
+    def stop_all(self, message: str) -> None:
+        """Cancel every request in flight; each gets 503 with `message`."""
+        self._stop_message = message
+        self._stop.set()
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -151,12 +167,11 @@ class OneBotServer:
         return refusal or _reply(failure(RETCODE_NOT_FOUND, "no such action", {}), 404)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        header_id = request.headers.get("X-Request-Id", "")
-        request_id = header_id if _REQUEST_ID.fullmatch(header_id) else uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         action = request.match_info["action"]
         with structlog.contextvars.bound_contextvars(request_id=request_id, action=action):
             response = await self._dispatch(request, action, request_id)
-        response.headers["X-Request-Id"] = request_id
+        response.headers[REQUEST_ID_HEADER] = request_id
         return response
 
     async def _dispatch(
@@ -167,9 +182,42 @@ class OneBotServer:
         refusal = self._auth_refusal(request)
         if refusal is not None:
             return refusal
+        if self.draining:
+            return _reply(failure(RETCODE_FAILED, _DRAINING, {}), 503)
         handler = ACTIONS.get(action)
         if handler is None:
             return _reply(failure(RETCODE_NOT_FOUND, f"no such action: {action!r}", {}), 404)
+        self.calls += 1
+        self._idle.clear()
+        try:
+            return await self._until_stopped(self._act(request, handler, request_id))
+        finally:
+            self.calls -= 1
+            if self.calls == 0:
+                self._idle.set()
+
+    async def _until_stopped(
+        self, work: Coroutine[Any, Any, web.StreamResponse]
+    ) -> web.StreamResponse:
+        """Run `work` in a child task until it ends or `stop_all` comes (then: cancelled, 503)."""
+        task = asyncio.create_task(work)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                return task.result()
+            log.warning("onebot.cancelled_by_shutdown")
+            return _reply(failure(RETCODE_FAILED, self._stop_message, {}), 503)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                # Its clean-up (a conversion, a download) ends before the answer goes out.
+                await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # retrieved: never "exception was never retrieved"
+
+    async def _act(self, request: web.Request, handler: Action, request_id: str) -> web.Response:
         try:
             params = await read_params(request)
         except BodyError as exc:
