@@ -30,10 +30,10 @@ from mediagate.core.pipeline import PipelineConfig, UploadPipeline
 from mediagate.core.source_upload import upload_token_issuer
 from mediagate.core.x_constants import METADATA_PATH, UPLOAD_PATH
 from mediagate.lifecycle import Door, drain
-from mediagate.listen import exposure_warnings, parse_listen
+from mediagate.listen import exposure_warnings, onebot_exposure_warning, parse_listen
 from mediagate.media_stack import MediaStack
 from mediagate.metrics import GatewayMetrics, MetricsServer
-from mediagate.settings import Settings
+from mediagate.settings import ConfigFileError, Settings
 from mediagate.transport.grpc.auth import AuthInterceptor, TokenSet, read_token_file
 from mediagate.transport.grpc.gate import CallGate
 from mediagate.transport.grpc.observing import RpcObserverInterceptor
@@ -121,14 +121,20 @@ class Gateway:
             demo = parse_cookies(_DEMO_COOKIES, field_path="demo")
             accounts[DEMO_ACCOUNT] = ConfiguredAccount(DEMO_ACCOUNT, demo)
         if s.accounts_file is not None:
-            accounts.update(load_accounts_file(s.accounts_file))
+            try:
+                accounts.update(load_accounts_file(s.accounts_file))
+            except (OSError, ValueError) as exc:
+                raise ConfigFileError(f"accounts_file: {_reason(exc)}") from None
         return accounts
 
     def _load_tokens(self) -> list[str]:
         s = self.settings
         tokens = [token.get_secret_value() for token in s.auth_tokens]
         if s.auth_tokens_file is not None:
-            tokens += read_token_file(s.auth_tokens_file)
+            try:
+                tokens += read_token_file(s.auth_tokens_file)
+            except (OSError, ValueError) as exc:
+                raise ConfigFileError(f"auth_tokens_file: {_reason(exc)}") from None
         return tokens
 
     async def start(self) -> None:
@@ -217,6 +223,11 @@ class Gateway:
                 max_body_bytes=s.base64_max_bytes * 4 // 3 + 1024 * 1024,
             )
             await self.onebot.start()
+            warning = onebot_exposure_warning(
+                parse_listen(s.onebot_listen), access_token=token is not None
+            )
+            if warning is not None:
+                log.warning("listen.exposed", warning=warning)
         log.info(
             "gateway.started",
             targets=self.targets,
@@ -355,3 +366,10 @@ class Gateway:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """A file problem as one line: the OS's words for I/O errors, the loader's otherwise."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)

@@ -76,6 +76,9 @@ async def _serve(settings: Settings, then: Callable[[str], Awaitable[None]] | No
     with graceful_exit(on_stop=stop.set, on_hurry=hurry.set, on_reload=gateway.request_reload):
         try:
             await gateway.start()
+        except ConfigFileError as exc:
+            await gateway.close(0)
+            sys.exit(f"mediagate: invalid configuration: {exc}")
         except OSError as exc:
             await gateway.close(0)
             sys.exit(f"mediagate: {exc}")

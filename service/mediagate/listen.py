@@ -13,7 +13,13 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-__all__ = ["ListenAddress", "bind_tcp", "exposure_warnings", "parse_listen"]
+__all__ = [
+    "ListenAddress",
+    "bind_tcp",
+    "exposure_warnings",
+    "onebot_exposure_warning",
+    "parse_listen",
+]
 
 
 @dataclass(frozen=True)
@@ -125,3 +131,14 @@ def bind_tcp(host: str, port: int, *, setting: str | None = None) -> socket.sock
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise OSError(f"{setting}: could not bind {where}: {exc}") from None
     return sock
+
+
+def onebot_exposure_warning(address: ListenAddress, *, access_token: bool) -> str | None:
+    """Why the OneBot HTTP listener is open to more than it should be (None: fine)."""
+    if address.is_loopback or access_token:
+        return None
+    return (
+        f"OneBot listener {address.raw} is reachable from other hosts without an access token:"
+        " anyone who can reach it can read media under the media directory and make the server"
+        " fetch URLs (set onebot_access_token, or listen on 127.0.0.1)"
+    )

@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 
 from mediagate.listen import ListenAddress, bind_tcp
-from mediagate.transport.grpc.handlers import CallInfo
+from mediagate.transport.grpc.call_wrapping import CallInfo
 
 __all__ = ["GatewayMetrics", "MetricsServer"]
 

@@ -107,6 +107,7 @@ async def test_help_lists_every_setting() -> None:
         (["--segment-bytes", "10"], {}, b"segment_bytes"),
         ([], {"MEDIAGATE_APPENDS_IN_FLIGHT": "0"}, b"appends_in_flight"),
         (["--upstream", "mars"], {}, b"upstream"),
+        (["--accounts-file", "/nonexistent/accounts.toml"], {}, b"accounts_file"),
     ],
 )
 async def test_invalid_configuration_stops_startup(
@@ -116,6 +117,7 @@ async def test_invalid_configuration_stops_startup(
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode != 0
     assert named in err and b"invalid configuration" in err
+    assert b"Traceback" not in err
 
 
 async def test_emulator_runs_alone() -> None:

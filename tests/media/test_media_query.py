@@ -113,9 +113,12 @@ async def test_get_image_unresolvable(query: MediaQueryService, media: Path) -> 
     forged = TokenCodec([b"z" * 32]).issue(sha256="a" * 64, size=1, media_type="", filename="")
     with pytest.raises(TokenRejected):
         await query.get_image(forged)
+    # A token whose bytes are not here answers from its claims, but cannot give bytes.
     no_url = TokenCodec([KEY]).issue(sha256="a" * 64, size=1, media_type="", filename="x")
+    answer = await query.get_image(no_url)
+    assert (answer.file, answer.filename, answer.url, answer.size) == (no_url, "x", "", 1)
     with pytest.raises(SourceUnavailable):
-        await query.get_image(no_url)
+        await query.get_image(no_url, include_base64=True)
 
 
 async def test_include_base64_is_bounded(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mediagate.listen import exposure_warnings, parse_listen
+from mediagate.listen import exposure_warnings, onebot_exposure_warning, parse_listen
 from mediagate.logs import configure_logging, redact
 from mediagate.settings import ConfigFileError, Settings, load_settings
 from ops.proc import spawn
@@ -116,6 +116,14 @@ def test_exposure_warnings_cover_each_missing_protection() -> None:
     assert warn(tls=True, client_certs=True, tokens=False) == []
     assert warn(tls=True, client_certs=False, tokens=True) == []
     assert exposure_warnings([exposed[1]], tls=False, client_certs=False, tokens=False) == []
+
+
+def test_onebot_exposure_warning() -> None:
+    public, private = parse_listen("0.0.0.0:5700"), parse_listen("127.0.0.1:5700")
+    warning = onebot_exposure_warning(public, access_token=False)
+    assert warning is not None and "onebot_access_token" in warning
+    assert onebot_exposure_warning(public, access_token=True) is None
+    assert onebot_exposure_warning(private, access_token=False) is None
 
 
 def test_redaction_covers_cookies_csrf_bearer_and_file_tokens() -> None:

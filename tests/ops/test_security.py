@@ -221,6 +221,14 @@ async def test_tls_with_a_test_ca_and_mutual_tls_refuses_clients_without_a_cert(
     assert not gw.events("listen.exposed")
 
 
+async def test_exposed_onebot_without_access_token_warns_loudly() -> None:
+    async with gateway_process("--onebot-listen", "0.0.0.0:0") as gw:
+        await gw.wait_for(r'"listen.exposed"', stream="stderr")
+        [warning] = gw.events("listen.exposed")
+        assert warning["level"] == "warning"
+        assert "onebot_access_token" in warning["warning"]
+
+
 async def test_exposed_listener_without_tls_or_tokens_warns_loudly() -> None:
     async with gateway_process("--listen", "0.0.0.0:0") as gw:
         await gw.wait_for(r'"listen.exposed"', stream="stderr")

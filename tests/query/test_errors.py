@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import time
 from pathlib import Path
 
 import pytest
 
+from gateway.helpers import spec, upload_requests
 from media.helpers import png_bytes, tone_wav_bytes
 from mediagate.core.media_config import MediaConfig
 from mediagate.core.tokens import TokenCodec
+from mediagate.v1 import media_pb2 as m
 from query.calls import (
     INVALID,
     NOT_FOUND,
@@ -143,13 +146,25 @@ async def test_forged_and_expired_tokens(env: MediaEnv, transport: str) -> None:
     check_failure(failed, transport, NOT_FOUND, "TOKEN_REJECTED")
 
 
-async def test_token_of_a_streamed_upload_is_not_cached(env: MediaEnv, transport: str) -> None:
-    """Streamed uploads are never written to disk, so their token names nothing here."""
-    claims_token = env.codec().issue(
-        sha256="ab" * 32, size=10, media_type="image/png", filename="1.png"
-    )
-    failed = await _image_fails(env, transport, claims_token)
-    check_failure(failed, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
+async def test_token_of_a_streamed_upload_answers_from_its_claims(
+    env: MediaEnv, transport: str
+) -> None:
+    """A streamed upload is never written to disk: its token answers what it carries (the seed:
+    a token gives filename and url), but it cannot give bytes or feed a conversion."""
+    data = png_bytes()
+    reply = await env.upload.Upload(upload_requests(spec(m.MEDIA_CATEGORY_TWEET_IMAGE, data), data))
+    token = reply.result.file_token
+    answer = await get_image(env, transport, token)
+    assert answer.file == token
+    assert answer.filename == f"{reply.result.media_id_string}.png"
+    assert (answer.url, answer.size, answer.media_type) == ("", len(data), "image/png")
+    assert answer.sha256 == hashlib.sha256(data).hexdigest()
+    with pytest.raises(QueryFailed) as inline:
+        await get_image(env, transport, token, include_base64=True)
+    check_failure(inline.value, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
+    with pytest.raises(QueryFailed) as record:
+        await get_record(env, transport, token, "mp3")
+    check_failure(record.value, transport, NOT_FOUND, "SOURCE_NOT_FOUND")
 
 
 async def test_unknown_out_format_names_the_allowed_values(env: MediaEnv, transport: str) -> None:

@@ -917,9 +917,11 @@ type UploadResult struct {
 	// A signed file token for the uploaded bytes (successful uploads; empty otherwise). It carries
 	// the sha256, size, media type, filename "<media_id_string>.<ext>" and an empty url, and
 	// expires after the server's token TTL. MediaQueryService.GetImage (and OneBot get_image)
-	// and UploadFromSource accept it as a reference while the server's cache holds the bytes
-	// (e.g. after UploadFromSource of an http(s) or base64 source); streamed uploads are not
-	// cached, so their tokens are answered with NOT_FOUND there.
+	// and UploadFromSource accept it as a reference; its bytes are served while the server's
+	// cache holds them (e.g. after UploadFromSource of an http(s) or base64 source). Streamed
+	// uploads are not cached: GetImage then answers from the token's own claims (file = the
+	// token, empty url), and requests needing the bytes (include_base64, GetRecord,
+	// UploadFromSource) get NOT_FOUND.
 	FileToken     string `protobuf:"bytes,12,opt,name=file_token,json=fileToken,proto3" json:"file_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final
 
-from mediagate.core.aio import to_thread_settled
 from mediagate.core.errors import ConversionFailed, ConverterMissing
+from mediagate.core.threads import to_thread_settled
 
 __all__ = ["SILK_INSTALL_HINT", "SilkCodec"]
 

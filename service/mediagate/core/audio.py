@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import structlog
 
-from mediagate.core.aio import to_thread_settled
 from mediagate.core.cache import CachedFile, MediaCache
 from mediagate.core.errors import InvalidInput
 from mediagate.core.localfile import read_head
 from mediagate.core.observer import NOOP_MEDIA_OBSERVER, MediaObserver
 from mediagate.core.sniff import MediaType
+from mediagate.core.threads import to_thread_settled
 
 if TYPE_CHECKING:
     from mediagate.core.sources import MediaSource

@@ -43,9 +43,9 @@ from typing import Final
 
 import structlog
 
-from mediagate.core.aio import to_thread_settled as _thread
 from mediagate.core.localfile import hash_blocks
 from mediagate.core.singleflight import SingleFlight
+from mediagate.core.threads import to_thread_settled as _thread
 
 __all__ = ["CacheEntryTooLarge", "CachedFile", "MediaCache", "Producer"]
 

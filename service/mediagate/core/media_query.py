@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mediagate.core.aio import to_thread_settled
 from mediagate.core.audio import AUDIO_MEDIA_TYPES, Transcoder, normalize_out_format
 from mediagate.core.errors import InvalidInput, SourceUnavailable
 from mediagate.core.sources import MediaSource, SourceKind, SourceResolver
+from mediagate.core.threads import to_thread_settled
 
 __all__ = ["DEFAULT_INLINE_MAX_BYTES", "ImageInfo", "MediaQueryService", "RecordInfo"]
 
@@ -92,8 +92,12 @@ class MediaQueryService:
         except SourceUnavailable:
             if self._resolver.kind_of(ref) is not SourceKind.TOKEN:
                 raise
+            # The seed: a token answers its filename and url. When its bytes are not here (a
+            # streamed upload is never cached; a remote file may be gone) the token's own
+            # claims still say what it is, so they are the answer, with the token as `file`.
+            # Only inline bytes cannot come from claims.
             claims = self._resolver.tokens.verify(ref, field="file")
-            if not claims.url:
+            if include_base64:
                 raise
             return ImageInfo(
                 file=ref,

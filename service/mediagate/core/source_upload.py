@@ -26,13 +26,13 @@ from typing import BinaryIO, Final
 
 import structlog
 
-from mediagate.core.aio import to_thread_settled
 from mediagate.core.errors import InvalidInput, SourceUnavailable
 from mediagate.core.mime import file_extension
 from mediagate.core.models import UploadResult, UploadSpec
 from mediagate.core.pipeline import TokenIssuer, UploadPipeline
 from mediagate.core.progress import ProgressTracker, UploadPhase
 from mediagate.core.sources import MediaSource, SourceResolver
+from mediagate.core.threads import to_thread_settled
 from mediagate.core.tokens import TokenCodec
 
 __all__ = [

@@ -41,7 +41,6 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
-from mediagate.core.aio import to_thread_settled
 from mediagate.core.audio import AUDIO_MEDIA_TYPES, AUDIO_SNIFF_BYTES, detect_audio_format
 from mediagate.core.cache import CachedFile, MediaCache
 from mediagate.core.errors import InvalidInput, SourceUnavailable
@@ -49,6 +48,7 @@ from mediagate.core.localfile import HashMemo, LocalFile, open_and_hash, read_he
 from mediagate.core.mime import file_extension
 from mediagate.core.singleflight import SingleFlight
 from mediagate.core.sniff import sniff_media_type
+from mediagate.core.threads import to_thread_settled
 from mediagate.core.tokens import FileClaims, TokenCodec, looks_like_token
 
 __all__ = [

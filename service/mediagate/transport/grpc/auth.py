@@ -20,8 +20,8 @@ from pathlib import Path
 import grpc
 import structlog
 
+from mediagate.transport.grpc.call_wrapping import Continuation, Handler, refusing
 from mediagate.transport.grpc.errors import error_status
-from mediagate.transport.grpc.handlers import Continuation, Handler, refusing
 
 __all__ = ["AuthInterceptor", "TokenSet", "read_token_file"]
 

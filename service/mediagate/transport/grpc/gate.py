@@ -22,8 +22,7 @@ from typing import Any, Final, NoReturn
 import grpc
 import structlog
 
-from mediagate.transport.grpc.errors import error_status
-from mediagate.transport.grpc.handlers import (
+from mediagate.transport.grpc.call_wrapping import (
     Continuation,
     Ctx,
     Handler,
@@ -32,6 +31,7 @@ from mediagate.transport.grpc.handlers import (
     refusing,
     wrap_handler,
 )
+from mediagate.transport.grpc.errors import error_status
 
 __all__ = ["CallGate"]
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from mediagate.transport.grpc.handlers import (
+from mediagate.transport.grpc.call_wrapping import (
     CallInfo,
     Continuation,
     Ctx,
