@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 import structlog
 
@@ -27,6 +26,7 @@ from mediagate.core.batch import BatchUploader
 from mediagate.core.media_config import MediaConfig
 from mediagate.core.media_ops import MediaOps
 from mediagate.core.pipeline import PipelineConfig, UploadPipeline
+from mediagate.core.resource import AsyncResource
 from mediagate.core.source_upload import upload_token_issuer
 from mediagate.core.x_constants import METADATA_PATH, UPLOAD_PATH
 from mediagate.lifecycle import Door, drain
@@ -79,7 +79,7 @@ UPLOAD_METHODS: Final = frozenset(
 )
 
 
-class Gateway:
+class Gateway(AsyncResource):
     def __init__(
         self,
         settings: Settings,
@@ -354,18 +354,6 @@ class Gateway:
     async def wait_closed(self) -> None:
         if self.grpc is not None:
             await self.grpc.server.wait_for_termination()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def _reason(exc: BaseException) -> str:

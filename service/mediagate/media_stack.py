@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Self
 
 import structlog
 
@@ -29,6 +27,7 @@ from mediagate.core.cache import MediaCache
 from mediagate.core.media_config import MediaConfig
 from mediagate.core.media_query import MediaQueryService
 from mediagate.core.observer import NOOP_MEDIA_OBSERVER, MediaObserver
+from mediagate.core.resource import AsyncResource
 from mediagate.core.sources import SourceResolver
 from mediagate.core.tokens import TokenCodec
 
@@ -37,7 +36,7 @@ __all__ = ["MediaStack", "build_media_query"]
 log = structlog.get_logger(__name__)
 
 
-class MediaStack:
+class MediaStack(AsyncResource):
     def __init__(
         self, config: MediaConfig, *, observer: MediaObserver = NOOP_MEDIA_OBSERVER
     ) -> None:
@@ -82,18 +81,6 @@ class MediaStack:
 
     async def close(self) -> None:
         await self.fetcher.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def build_media_query(

@@ -33,8 +33,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -61,6 +60,7 @@ from mediagate.adapters.x.retry import Command, call_with_retries
 from mediagate.adapters.x.sessions import SessionPool
 from mediagate.core.errors import UpstreamUnavailable
 from mediagate.core.models import MediaMetadata, XSession
+from mediagate.core.resource import AsyncResource
 from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply, Upstream
 
 __all__ = ["MAX_REPLY_BYTES", "XUploadClient"]
@@ -123,7 +123,7 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     return b"".join(chunks)
 
 
-class XUploadClient:
+class XUploadClient(AsyncResource):
     """The production `Upstream`. One instance per process; `close()` it (or `async with`)."""
 
     def __init__(
@@ -145,18 +145,6 @@ class XUploadClient:
 
     async def close(self) -> None:
         await self._pool.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- Upstream -------------------------------------------------------------------------
 
