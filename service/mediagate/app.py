@@ -325,9 +325,9 @@ class Gateway(AsyncResource):
         self._closed = True
         if self.grpc is not None and self.gate is not None and self.grpc.started:
             self.metrics.set_draining(True)
-            doors: list[Door] = [self.gate]
+            doors: list[Door] = [self.gate.tracker]
             if self.onebot is not None:
-                doors.append(self.onebot)
+                doors.append(self.onebot.tracker)
             await drain(
                 doors,
                 self.grpc,

@@ -2,11 +2,11 @@
 
 A drain (first SIGTERM or SIGINT, or `Gateway.close()`) covers every front door at once: the
 gRPC API (its CallGate) and the OneBot HTTP facade (OneBotServer), which admit and track their
-calls the same way (`Door` below):
+calls with one `CallTracker` each (the `Door` the drain drives):
 
 1. health turns NOT_SERVING at once (overall and per service), so kubelet and load balancers
    stop routing here;
-2. new calls are refused: gRPC with UNAVAILABLE "server is draining" (health checks still
+2. new calls are refused: gRPC with UNAVAILABLE `DRAINING_MESSAGE` (health checks still
    answer), OneBot with HTTP 503 and the same message;
 3. calls in flight, on either door, run on for up to `drain_grace_seconds` (25 s by default,
    below Kubernetes' default 30 s terminationGracePeriodSeconds, so the kubelet never needs
@@ -23,20 +23,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import signal
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import structlog
 
-from mediagate.transport.grpc.server import GrpcServer
+if TYPE_CHECKING:  # only the type: the transports import this module
+    from mediagate.transport.grpc.server import GrpcServer
 
-__all__ = ["Door", "drain", "graceful_exit"]
+__all__ = ["DRAINING_MESSAGE", "CallStopped", "CallTracker", "Door", "drain", "graceful_exit"]
 
 log = structlog.get_logger(__name__)
 
 # After the cancellation, callers' aborts and upstream clean-up get this long.
 _CANCEL_WAIT_S = 10.0
+# What a call refused while draining is told, on either door.
+DRAINING_MESSAGE: Final = (
+    "server is draining: it is shutting down and takes no new calls; retry (another instance"
+    " will answer)"
+)
+
+_T = TypeVar("_T")
 
 
 class Door(Protocol):
@@ -54,6 +63,78 @@ class Door(Protocol):
 
     def stop_all(self, message: str) -> None:
         """Cancel every running call; each caller is told `message`."""
+
+
+class CallStopped(Exception):
+    """The hard stop (`Door.stop_all`) came before the call's work ended; the work has been
+    cancelled and has finished. The caller is to be told `CallTracker.stop_message`."""
+
+
+class CallTracker:
+    """One front door's calls, as the drain sees them: a `Door`, plus what the door's own code
+    calls around each call (`enter`/`leave`, and `race` to run its work).
+
+    Refusing a call while `draining` is up to the door (each answers in its own protocol); it
+    must check and `enter` with no await in between, so a drain never misses a call.
+    """
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.stop_message = ""
+        self._calls = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stop = asyncio.Event()
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def begin_drain(self) -> None:
+        self.draining = True
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    def stop_all(self, message: str) -> None:
+        self.stop_message = message
+        self._stop.set()
+
+    def enter(self) -> None:
+        """A call was admitted; `leave` must follow, whatever happens to it."""
+        self._calls += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._calls -= 1
+        if self._calls == 0:
+            self._idle.set()
+
+    async def race(
+        self, work: Coroutine[Any, Any, _T], context: contextvars.Context | None = None
+    ) -> _T:
+        """Run `work` in a child task (in `context`, if given) until it ends, returning its
+        result or raising its exception, or until the hard stop comes: then cancel it, wait
+        for its clean-up (abandoning an upload, ending a download) and raise CallStopped.
+
+        A child task, not the caller's own: cancelling it leaves the caller free to answer.
+        """
+        task = asyncio.create_task(work, context=context)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                return task.result()
+            raise CallStopped
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+            # Done by now (a second cancellation of the caller raises out of the wait above,
+            # past this line); checked all the same, so this line itself can never raise.
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: never "exception was never retrieved"
 
 
 async def drain(

@@ -17,6 +17,8 @@ from typing import Any, Final
 
 import structlog
 
+from mediagate.core.userinfo import redact_userinfo
+
 __all__ = ["configure_logging", "redact"]
 
 _SECRET_KEYS: Final = frozenset(
@@ -51,15 +53,14 @@ _SCRUB: Final = [
     (re.compile(r"(x-csrf-token[\"']?\s*[:=]\s*[\"']?)[^\s,;'\"]+", re.I), r"\1<redacted>"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9%._~+/=-]+", re.I), r"\1<redacted>"),
     (re.compile(r"\bmgt1\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+"), "mgt1.<redacted>"),
-    # Any userinfo: "user:password@" and a token alone as the user name ("http://tok3n@proxy").
-    (re.compile(r"(?<=://)[^/?#@\s]+@"), "<redacted>@"),
 ]
 
 
 def redact(value: str) -> str:
     for pattern, replacement in _SCRUB:
         value = pattern.sub(replacement, value)
-    return value
+    # Any userinfo: "user:password@" and a token alone as the user name ("http://tok3n@proxy").
+    return redact_userinfo(value)
 
 
 def _is_secret_key(key: object) -> bool:

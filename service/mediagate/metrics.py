@@ -175,7 +175,7 @@ class GatewayMetrics:
     def upload_finished(self, outcome: str) -> None:
         self.uploads.labels(outcome).inc()
 
-    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
+    def upload_buffered(self, peak_bytes: int) -> None:
         self.buffer_peak.observe(peak_bytes)
 
     def set_uploads_in_flight(self, n: int) -> None:

@@ -196,6 +196,16 @@ def test_session_secrets_are_every_cookie_value_and_the_proxy_credentials() -> N
     )  # fmt: skip
 
 
+def test_credentials_are_secrets_whatever_their_length() -> None:
+    # The length floor is for other cookie values only ("lang=en" is no secret); auth_token,
+    # ct0 and the proxy credentials are scrubbed even when short.
+    session = XSession(
+        Credentials(auth_token="a1b2", ct0="c3", others=(("lang", "en"), ("kdt", "k" * 6))),
+        proxy_url="socks5://qZ:7w%21@proxy.example:1080",
+    )
+    assert set(session_secrets(session)) == {"a1b2", "c3", "k" * 6, "qZ", "7w%21", "7w!"}
+
+
 @pytest.mark.parametrize("shape", ["html", "json", "json-escaped"])
 def test_secrets_are_scrubbed_before_the_text_is_cut(shape: str) -> None:
     kdt = "kdt-" + "9" * 36

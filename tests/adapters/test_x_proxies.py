@@ -6,13 +6,23 @@ from dataclasses import replace
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
-from mediagate.adapters.x import XClientConfig, XUploadClient
+from mediagate.adapters.x import XClientConfig, XUploadClient, sessions
 from mediagate.adapters.x.responses import MAX_MESSAGE_CHARS
 from mediagate.core.errors import InvalidInput, UpstreamAuthError, UpstreamUnavailable
 from mediagate.core.models import XSession
 
-from .x_testkit import AUTH_TOKEN, CT0, TWID, Captured, CaptureServer, HttpProxy, SocksServer
+from .x_testkit import (
+    AUTH_TOKEN,
+    CT0,
+    TWID,
+    Captured,
+    CaptureServer,
+    GarblingProxy,
+    HttpProxy,
+    SocksServer,
+)
 
 MEDIA_ID = "1880000000000000001"
 
@@ -74,6 +84,24 @@ async def test_x_error_text_never_repeats_a_cookie_or_the_proxy_password(
     assert server.requests and TWID in (server.requests[0].header("cookie") or "")
     for secret in (AUTH_TOKEN, CT0, TWID, password):
         assert secret[:6] not in info.value.message, secret
+
+
+async def test_network_error_text_never_repeats_a_cookie_or_short_proxy_credentials(
+    x_session: XSession,
+) -> None:
+    # aiohttp quotes the broken proxy's status line, which echoes the cookies and the Basic
+    # credentials. The proxy user name and password are short (under the 6-character floor that
+    # other cookie values get) and must go all the same.
+    async with CaptureServer() as server, GarblingProxy() as proxy, client_for(server) as client:
+        url = proxy.url("qZ:7wQ@")
+        with pytest.raises(UpstreamUnavailable) as info:
+            await _status(client, replace(x_session, proxy_url=url))
+    assert proxy.requests == 3  # a network fault: retried, then given up
+    message = info.value.message
+    assert "Bad status line" in message, message
+    for secret in (AUTH_TOKEN, CT0, TWID, "qZ", "7wQ"):
+        assert secret[:6] not in message, secret
+    assert "<redacted>" in message
 
 
 async def test_http_proxy_wrong_credentials_is_refused(x_session: XSession) -> None:
@@ -164,9 +192,21 @@ async def test_socks_sessions_are_cached_and_evicted(x_session: XSession) -> Non
         "ftp://user:hunter2@proxy.example:21",
         "socks6://user:hunter2@proxy.example:1080",
         "http://user:hunter2@:8080",
-        "http://user:hunter2@exa_mple..com:1",  # the IDNA codec refuses an empty label
+        "http://user:hunter2@exa_mple..com:1",  # an empty label
         f"socks5h://user:hunter2@{'a' * 64}.example:1080",  # and a label over 63 characters
         "http://%E2%82%AC:hunter2@proxy.example:8080",  # Basic auth is Latin-1
+        # Hosts yarl (IDNA 2008, what aiohttp parses with) refuses: formerly INTERNAL.
+        "http://u:hunter2@a\u200db:8080",
+        "socks5://u:hunter2@a\u200db:1080",
+        # Hosts aiohttp refuses or cannot look up: formerly retried, then UNAVAILABLE.
+        "http://u:hunter2@1.2.3.4.5:8080",
+        "http://u:hunter2@256.1.1.1:8080",
+        "socks5://u:hunter2@127.1:1080",
+        "http://u:hunter2@a b:8080",
+        "http://u:hunter2@a%zzb:8080",
+        "http://u:hunter2@a\x01b:8080",
+        "http://u:hunter2@-proxy.example:8080",
+        "http://u:hunter2@xn--abc-.example:8080",  # an A-label that does not decode
     ],
 )
 async def test_invalid_proxy_url(x_session: XSession, url: str) -> None:
@@ -177,6 +217,25 @@ async def test_invalid_proxy_url(x_session: XSession, url: str) -> None:
     assert "hunter2" not in str(info.value)
     if url.startswith(("ftp:", "socks6:")):
         assert "http, https, socks4, socks5, socks5h" in info.value.message
+    assert server.requests == []
+
+
+async def test_a_proxy_url_aiohttp_refuses_is_invalid_input_not_retried(
+    x_session: XSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The backstop behind check_proxy_url: with the check switched off, aiohttp's own refusal
+    # (InvalidUrlClientError: not a canonical IPv4 address) is the caller's error, tried once.
+    monkeypatch.setattr(sessions, "check_proxy_url", lambda url, field_path: URL(url))
+    observer = _Retries()
+    async with CaptureServer() as server:
+        config = XClientConfig.for_base_url(server.base_url)
+        async with XUploadClient(config, observer=observer) as client:
+            with pytest.raises(InvalidInput) as info:
+                await _status(client, replace(x_session, proxy_url="http://u:hunter2@127.1:8080"))
+    assert info.value.field == "routing.proxy_url"
+    assert "<redacted>@127.1:8080" in info.value.message
+    assert "hunter2" not in info.value.message
+    assert observer.attempts == []
     assert server.requests == []
 
 
@@ -191,6 +250,17 @@ async def test_unreachable_proxy_is_unavailable_without_password(x_session: XSes
                 await _status(client, replace(x_session, proxy_url=url))
     assert "hunter2" not in info.value.message
     assert "gave up after 3 attempts" in info.value.message
+
+
+class _Retries:
+    def __init__(self) -> None:
+        self.attempts: list[int] = []
+
+    def request_finished(self, command: str, status: int, seconds: float) -> None:
+        pass
+
+    def retrying(self, command: str, attempt: int) -> None:
+        self.attempts.append(attempt)
 
 
 def client_for(server: CaptureServer) -> XUploadClient:

@@ -8,6 +8,7 @@ on the bytes the client really put on the wire.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import json
@@ -228,8 +229,6 @@ class HttpProxy(_StreamServer):
         auth = next((v for k, v in headers if k.lower() == "proxy-authorization"), None)
         self.seen.append(ProxiedRequest(lines[0], auth))
         if self.credentials is not None:
-            import base64
-
             expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
             if auth != expected:
                 writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n")
@@ -253,6 +252,27 @@ class HttpProxy(_StreamServer):
         await up_writer.drain()
         await _pipe(up_reader, writer)
         up_writer.close()
+
+
+class GarblingProxy(_StreamServer):
+    """A broken HTTP proxy: its status line is garbage quoting the request's Cookie header and
+    Basic credentials, so aiohttp's network error (`Bad status line: ...`) repeats them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+
+    def url(self, userinfo: str = "") -> str:
+        return f"http://{userinfo}127.0.0.1:{self.port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests += 1
+        lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if line)}
+        auth = headers.get("proxy-authorization", "Basic ").removeprefix("Basic ")
+        echoed = f"{headers.get('cookie', '')} {base64.b64decode(auth).decode('latin-1')}"
+        writer.write(f"HTTP/1.1 garbled {echoed}\r\n\r\n".encode("latin-1"))
+        await writer.drain()
 
 
 # --- SOCKS4 / SOCKS5 server ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mediagate.core.accounts import load_accounts_file, parse_cookies
+from mediagate.core.accounts import AccountRegistry, load_accounts_file, parse_cookies
 from mediagate.core.errors import InvalidInput
 from mediagate.core.models import AccountSpec, RouteSpec
 
@@ -61,6 +61,11 @@ def _accounts(tmp_path: Path, body: str) -> Path:
         (f'proxy_url = "ftp://user:{SECRET}@proxy.example:21"', "unsupported scheme"),
         (f'proxy_url = "http://user:{SECRET}@exa_mple..com:1"', "invalid host name"),
         (f'proxy_url = "http://user:{SECRET}@[::1:1"', "not a valid URL"),
+        # Parsed as aiohttp parses it (yarl: IDNA 2008), so a host it refuses fails the load
+        # instead of every upload on the account.
+        (f'proxy_url = "http://user:{SECRET}@a\\u200db:8080"', "not a valid URL"),
+        (f'proxy_url = "socks5://user:{SECRET}@256.1.1.1:1080"', "invalid IPv4 address"),
+        (f'proxy_url = "http://user:{SECRET}@a b:8080"', "invalid host name"),
         ("proxy_url = 5", "must be a string URL, not int"),
         ("proxy_url = true", "must be a string URL, not bool"),
     ],
@@ -102,3 +107,21 @@ def test_specs_never_show_a_proxy_url() -> None:
     url = f"http://user:{SECRET}@proxy.example:8080"
     for spec in (AccountSpec(name="main", proxy_url=url), RouteSpec(proxy_url=url)):
         assert SECRET not in repr(spec) and "proxy.example" not in repr(spec)
+
+
+@pytest.mark.parametrize(
+    "proxy_url",
+    [
+        "http://u:hunter2@a\u200db:8080",
+        "socks5://u:hunter2@a\u200db:1080",
+        "http://u:hunter2@a b:1",
+    ],
+)
+def test_a_routing_proxy_aiohttp_would_refuse_is_invalid_before_any_request(
+    proxy_url: str,
+) -> None:
+    registry = AccountRegistry()
+    with pytest.raises(InvalidInput) as info:
+        registry.resolve(AccountSpec(cookies=GOOD), RouteSpec(proxy_url=proxy_url), prefix="spec.")
+    assert info.value.field == "spec.routing.proxy_url"
+    assert "hunter2" not in info.value.message

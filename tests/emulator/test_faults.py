@@ -117,6 +117,12 @@ async def test_latency(client: XClient, emulator: EmulatorServer) -> None:
     elapsed = time.monotonic() - started
     assert [result.status for result in results] == [202] * 3
     assert elapsed >= 0.3  # the latency was applied (how long beyond it is not asserted)
+    # Concurrent requests wait out their latency in parallel, not one after the other: the
+    # emulator answered several at once (counted by the emulator, not inferred from timing).
+    async with client.session.get(client.base_url + "/__emulator__/requests") as response:
+        log = await response.json()
+    assert log["max_concurrent_requests"] >= 2
+    assert log["max_concurrent_requests"] == emulator.state.max_concurrent_requests
 
 
 async def test_metadata_faults(client: XClient, emulator: EmulatorServer) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -24,24 +23,17 @@ DEMO = m.Account(name=DEMO_ACCOUNT)
 GOOD_COOKIES = "auth_token=" + "a" * 40 + "; ct0=" + "b" * 32 + "; twid=u%3D42"
 
 
-@dataclass(frozen=True)
-class Buffered:
-    peak_bytes: int
-    peak_in_flight: int
-    held_bytes: int
-
-
 class BufferRecorder(NoopUploadObserver):
-    """Records what each upload held (UploadObserver.upload_buffered), one entry per upload.
+    """Records the most media bytes each upload held (UploadObserver.upload_buffered), in order.
 
     Install with `gateway.pipeline.observer = recorder` before the upload; the gateway's
     metrics then miss those uploads, which these tests do not read."""
 
     def __init__(self) -> None:
-        self.uploads: list[Buffered] = []
+        self.peaks: list[int] = []
 
-    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
-        self.uploads.append(Buffered(peak_bytes, peak_in_flight, held_bytes))
+    def upload_buffered(self, peak_bytes: int) -> None:
+        self.peaks.append(peak_bytes)
 
 
 def spec(category: int, data: bytes, **fields: object) -> m.UploadSpec:

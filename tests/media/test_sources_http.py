@@ -98,7 +98,7 @@ async def test_http_errors_and_bad_urls(
 @pytest.mark.parametrize(
     "url",
     [
-        "http://exa_mple..com/x.png",  # empty label: the IDNA codec raises UnicodeError
+        "http://exa_mple..com/x.png",  # an empty label
         f"http://{'a' * 70}.example/x.png",  # a label over 63 characters
         "http://.example/x.png",
         f"http://{'a.' * 130}example/x.png",  # over 253 characters
@@ -168,7 +168,6 @@ async def strict(cache: MediaCache) -> HttpFetcher:
         "http://[::ffff:127.0.0.1]:{port}/files/image.png",
         "http://0.0.0.0:{port}/files/image.png",
         "http://localhost:{port}/files/image.png",
-        "http://0x7f.1:{port}/files/image.png",
     ],
 )
 async def test_private_destinations_are_refused_before_connecting(
@@ -198,13 +197,16 @@ async def test_redirect_to_a_private_address_is_refused(
         await fetcher.close()
 
 
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "127.1", "127.0.0.01", "127.0.0.1."])
 async def test_numeric_host_forms_are_refused(
-    strict: HttpFetcher, media_server: MediaServer
+    strict: HttpFetcher, media_server: MediaServer, host: str
 ) -> None:
-    # aiohttp itself refuses non-canonical IPv4 literals that socket would map to 127.0.0.1.
+    # Non-canonical IPv4 forms that socket would map to 127.0.0.1 are not valid hosts (aiohttp
+    # refuses most of them too): refused before any lookup, as the caller's mistake.
     try:
-        with pytest.raises(InvalidInput):
-            await strict.fetch(f"http://2130706433:{media_server.port}/", field="file")
+        with pytest.raises(InvalidInput) as info:
+            await strict.fetch(f"http://{host}:{media_server.port}/", field="file")
+        assert "invalid IPv4 address" in info.value.message
         assert media_server.hits == []
     finally:
         await strict.close()

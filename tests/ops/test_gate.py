@@ -61,11 +61,11 @@ async def test_a_behaviour_that_raises_when_called_frees_its_slot() -> None:
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await _upload(channel)
             assert err.value.code() == grpc.StatusCode.UNKNOWN
-            assert (gate.uploads, gate.calls) == (0, 0)
+            assert (gate.uploads, gate.tracker.calls) == (0, 0)
 
 
 async def test_a_call_that_ends_frees_its_slot() -> None:
     async with _gated(_ok) as (gate, channel):
         for _ in range(2):
             assert await _upload(channel) == [b"ok"]
-            assert (gate.uploads, gate.calls) == (0, 0)
+            assert (gate.uploads, gate.tracker.calls) == (0, 0)

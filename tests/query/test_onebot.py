@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Final
 
 import aiohttp
 import pytest
@@ -126,6 +127,48 @@ def _multipart(boundary: bytes, name: str, charset: str) -> bytes:
         + b"\"\r\nContent-Type: text/plain; charset=" + charset.encode()
         + b"\r\n\r\nvalue\r\n--" + boundary + b"--\r\n"
     )  # fmt: skip
+
+
+_NESTED_JSON: Final = b"[" * 100_000 + b"]" * 100_000  # json.loads: RecursionError
+_NOT_GZIP: Final = b"this is not gzip data"
+_UNKNOWN_TRANSFER_ENCODING: Final = (
+    b'--x\r\nContent-Disposition: form-data; name="file"\r\n'
+    b"Content-Transfer-Encoding: x-unheard-of\r\n\r\nvalue\r\n--x--\r\n"
+)  # aiohttp: RuntimeError
+
+
+@pytest.mark.parametrize(
+    ("ctype", "encoding", "data"),
+    [
+        ("application/json", None, _NESTED_JSON),
+        ("application/json", "gzip", _NOT_GZIP),
+        ("application/json", "deflate", _NOT_GZIP),
+        ("application/x-www-form-urlencoded", "gzip", _NOT_GZIP),
+        ("multipart/form-data; boundary=x", "deflate", _NOT_GZIP),
+        ("multipart/form-data; boundary=x", None, _UNKNOWN_TRANSFER_ENCODING),
+        ("application/octet-stream", "gzip", _NOT_GZIP),
+    ],
+    ids=[
+        "nested-json",
+        "json-gzip",
+        "json-deflate",
+        "form-gzip",
+        "multipart-deflate",
+        "multipart-transfer-encoding",
+        "empty-type-gzip",
+    ],
+)
+async def test_bodies_aiohttp_cannot_decode_are_the_400_envelope(
+    env: MediaEnv, ctype: str, encoding: str | None, data: bytes
+) -> None:
+    headers = {"Content-Type": ctype}
+    if encoding is not None:
+        headers["Content-Encoding"] = encoding
+    async with env.http.post(f"{env.onebot_url}/get_image", data=data, headers=headers) as r:
+        assert r.status == 400
+        body = await r.json()
+    assert (body["status"], body["retcode"]) == ("failed", 1400)
+    assert body["message"]
 
 
 async def test_access_token(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

@@ -480,9 +480,10 @@ type BatchUploadSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The image's upload spec. media_category must be an image or GIF category; metadata, when
 	// set, is applied to every copy. Each copy is larger than the image by its nonce, so
-	// total_bytes must leave room for it under the category's limit: up to 54 bytes (20 in the
-	// GIF categories), or with media_type set 20 (JPEG, GIF), 54 (PNG), 43 (WebP); else
-	// INVALID_ARGUMENT on total_bytes.
+	// total_bytes must leave room for it under the category's limit: 20 bytes (JPEG, GIF), 54
+	// (PNG), 43 (WebP) for the image's type; else INVALID_ARGUMENT on total_bytes. Without
+	// media_type the room for the least of these (20) is checked at once, and the image's own
+	// once its bytes show its type, still before any copy is uploaded.
 	Upload *UploadSpec `protobuf:"bytes,1,opt,name=upload,proto3" json:"upload,omitempty"`
 	// How many copies to upload: 1 to the server's limit (default 100).
 	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`

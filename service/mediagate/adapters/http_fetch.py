@@ -35,7 +35,7 @@ from yarl import URL
 
 from mediagate.core.cache import CacheEntryTooLarge, MediaCache
 from mediagate.core.errors import InvalidInput, SourceUnavailable
-from mediagate.core.hostnames import host_problem
+from mediagate.core.hostnames import UrlProblem, parse_url
 from mediagate.core.netguard import AddressGuard, HttpFetchPolicy
 from mediagate.core.sources import FetchedFile
 
@@ -180,23 +180,22 @@ class HttpFetcher:
 
 
 def _parse(url: str, field: str, *, redirected: bool = False) -> URL:
-    """`url` as an http(s) URL whose host can be looked up (core.hostnames says why not)."""
+    """`url` as an http(s) URL whose host can be used (core.hostnames.parse_url says why not)."""
     try:
-        parsed = URL(url)
-    except (ValueError, TypeError):  # "http://[::1", port 99999, unencodable characters
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        return parse_url(url, schemes=("http", "https"))
+    except UrlProblem as exc:
         if redirected:
+            if exc.kind == "scheme":
+                raise SourceUnavailable(
+                    field, "redirected to a URL that is not http(s)", reason="SOURCE_REFUSED"
+                ) from None
+            # A malformed Location is the media host's fault, not the caller's.
             raise SourceUnavailable(
-                field, "redirected to a URL that is not http(s)", reason="SOURCE_REFUSED"
-            )
-        raise InvalidInput(field, "is not a valid http(s) URL")
-    why = host_problem(parsed.raw_host)
-    if why is not None:
-        if redirected:
-            raise SourceUnavailable(field, f"redirected to a URL that {why}", reason="FETCH_FAILED")
-        raise InvalidInput(field, f"is not a valid http(s) URL: it {why}")
-    return parsed
+                field, f"redirected to a URL that {exc.why}", reason="FETCH_FAILED"
+            ) from None
+        if exc.kind == "host":
+            raise InvalidInput(field, f"is not a valid http(s) URL: it {exc.why}") from None
+        raise InvalidInput(field, "is not a valid http(s) URL") from None
 
 
 def _redirect_target(current: URL, location: str, field: str) -> URL:

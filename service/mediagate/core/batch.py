@@ -9,7 +9,9 @@ copies still running).
 
 `check` validates the request once, before the image is read, and returns the `BatchPlan` that
 `collect` and `run` take. A nonce makes each copy larger than the image, so the size limit is
-checked against the largest copy up front: a request is refused for the number it declared.
+checked against the copies: up front, for the number the caller declared, with the least any
+type the request allows could gain (exact when it declares the type); then in `run`, once the
+bytes say what the image is, with that type's growth, still before any copy reaches X.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mediagate.core.errors import InvalidInput, MediagateError
 from mediagate.core.models import UploadResult, UploadSpec
 from mediagate.core.perturb import PerturbError, make_nonces, max_growth, perturb
 from mediagate.core.pipeline import UploadPipeline
+from mediagate.core.probe import check_declared_type
 from mediagate.core.sniff import sniff_media_type
 
 __all__ = ["BatchOutcome", "BatchPlan", "BatchUploader"]
@@ -78,19 +81,10 @@ class BatchUploader:
             raise InvalidInput("spec.count", f"must be between 1 and {self.max_count}, got {count}")
         if max_concurrency < 0:
             raise InvalidInput("spec.max_concurrency", "must not be negative (0: default)")
-        limit = self.pipeline.config.limits.max_bytes(spec.category)
-        # A declared type bounds the growth exactly; else the most any type the category
-        # accepts gains (a GIF category: GIF's).
-        types = [spec.media_type] if spec.media_type else list(spec.category.accepted_types)
-        growth = max(max_growth(t) for t in types)
-        if spec.total_bytes > limit - growth:
-            raise InvalidInput(
-                "spec.upload.total_bytes",
-                f"declared {spec.total_bytes} bytes; each copy gains up to {growth} bytes (its"
-                f" nonce), so at most {limit - growth} (the {spec.category.value} limit is"
-                f" {limit} bytes per copy)",
-                reason="MEDIA_TOO_LARGE",
-            )
+        # A declared type bounds the growth exactly; else only the least any type the category
+        # accepts gains is sure (run checks again with the type the bytes turn out to be).
+        types = {spec.media_type} if spec.media_type else spec.category.accepted_types
+        self._check_room(spec, min(max_growth(t) for t in types), exact=len(types) == 1)
         # Validate everything else once, before any copy is made.
         self.pipeline.plan(spec, field_prefix="spec.upload")
         return BatchPlan(spec, count, min(count, max_concurrency or self.default_concurrency))
@@ -126,14 +120,10 @@ class BatchUploader:
                 "the bytes are not an image (jpeg, png, gif or webp)",
                 reason="UNSUPPORTED_MEDIA",
             )
-        if spec.media_type is not None and spec.media_type is not media_type:
-            # Checked here: each copy's spec carries the sniffed type, so its probe cannot.
-            raise InvalidInput(
-                "spec.upload.media_type",
-                f"says {spec.media_type.value} but the bytes are {media_type.value}",
-                reason="MEDIA_TYPE_MISMATCH",
-            )
+        # Checked here: each copy's spec carries the sniffed type, so its probe cannot.
+        check_declared_type(spec.media_type, media_type, field="spec.upload.media_type")
         spec.category.check_media_type(media_type, field="spec.upload.media_category")
+        self._check_room(spec, max_growth(media_type), exact=True)
         slots = asyncio.Semaphore(plan.concurrency)
         nonces = make_nonces(count)
         log.info("batch.start", count=count, concurrency=plan.concurrency)
@@ -163,6 +153,20 @@ class BatchUploader:
         outcome = BatchOutcome([copy.result() for copy in copies])
         log.info("batch.done", succeeded=outcome.success_count, failed=outcome.failure_count)
         return outcome
+
+    def _check_room(self, spec: UploadSpec, growth: int, *, exact: bool) -> None:
+        """Every copy (the image and its nonce) must fit the limit. `growth`: the most a copy of
+        the image's type gains when `exact`, else the least that any type it may be gains."""
+        limit = self.pipeline.config.limits.max_bytes(spec.category)
+        if spec.total_bytes > limit - growth:
+            gains = f"up to {growth}" if exact else f"at least {growth}"
+            raise InvalidInput(
+                "spec.upload.total_bytes",
+                f"declared {spec.total_bytes} bytes; each copy gains {gains} bytes (its"
+                f" nonce), so at most {limit - growth} (the {spec.category.value} limit is"
+                f" {limit} bytes per copy)",
+                reason="MEDIA_TOO_LARGE",
+            )
 
 
 async def _single(data: bytes) -> AsyncIterator[bytes]:

@@ -33,10 +33,9 @@ class UploadObserver(Protocol):
     def upload_finished(self, outcome: str) -> None:
         """An upload ended: "success", "failure" (a result with success=false) or "error"."""
 
-    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
+    def upload_buffered(self, peak_bytes: int) -> None:
         """An upload ended. It held at most `peak_bytes` of media at once (chunks being probed,
-        the partial segment, segments waiting or in flight) and had at most `peak_in_flight`
-        APPENDs outstanding; `held_bytes` is what its accounting still counts (0, else a bug)."""
+        the probe's copy, the partial segment, segments waiting or in flight)."""
 
 
 class NoopUploadObserver:
@@ -52,7 +51,7 @@ class NoopUploadObserver:
     def upload_finished(self, outcome: str) -> None:
         pass
 
-    def upload_buffered(self, peak_bytes: int, peak_in_flight: int, held_bytes: int) -> None:
+    def upload_buffered(self, peak_bytes: int) -> None:
         pass
 
 

@@ -27,7 +27,7 @@ import hashlib
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -146,8 +146,10 @@ class UploadPipeline:
     ) -> UploadResult:
         progress = progress or ProgressTracker(plan.spec.total_bytes)
         gauge = MemoryGauge()
+        digests = _Digests()
+        counted = self._count(plan, chunks, digests, progress, gauge)
         try:
-            result = await self._run(plan, chunks, progress, gauge)
+            result = await self._run(plan, counted, digests, progress, gauge)
             if result.success and self._token_issuer is not None:
                 result = replace(result, file_token=self._token_issuer(result))
             self.observer.upload_finished("success" if result.success else "failure")
@@ -156,34 +158,33 @@ class UploadPipeline:
             self.observer.upload_finished("error")
             raise
         finally:
-            # Per upload, so concurrent uploads never see each other's numbers.
-            self.observer.upload_buffered(gauge.peak, gauge.peak_in_flight, gauge.current)
+            # Closed now, not whenever the loop finalizes it: abandoned, it holds its last chunk.
+            await counted.aclose()
+            # Closed before the observer runs: one that raised must not leave updates() waiting.
             progress.phase(UploadPhase.DONE)
             progress.close()
+            # Per upload, so concurrent uploads never see each other's numbers.
+            self.observer.upload_buffered(gauge.peak)
 
     async def _run(
         self,
         plan: UploadPlan,
-        chunks: AsyncIterator[bytes],
+        counted: AsyncIterator[bytes],
+        digests: _Digests,
         progress: ProgressTracker,
         gauge: MemoryGauge,
     ) -> UploadResult:
         spec = plan.spec
         progress.phase(UploadPhase.VALIDATING)
-        digests = _Digests()
-        counted = self._count(plan, chunks, digests, progress, gauge)
-        try:
-            probe = await probe_stream(
-                counted,
-                category=spec.category,
-                declared_type=spec.media_type,
-                duration_ms=spec.duration_ms,
-                probe_limit=plan.segment_bytes,
-                field_prefix=plan.field_prefix,
-            )
-        except BaseException:
-            gauge.release_all()  # refused before INIT: what the probe read is dropped
-            raise
+        probe = await probe_stream(
+            counted,
+            category=spec.category,
+            declared_type=spec.media_type,
+            duration_ms=spec.duration_ms,
+            probe_limit=plan.segment_bytes,
+            field_prefix=plan.field_prefix,
+            gauge=gauge,
+        )
         segments_total = math.ceil(spec.total_bytes / plan.segment_bytes)
         progress.planned(spec.total_bytes, segments_total)
 
@@ -194,7 +195,6 @@ class UploadPipeline:
                 InitParams(spec.total_bytes, probe.media_type, spec.category, probe.duration_ms),
             )
         except UpstreamRejected as exc:
-            gauge.release_all()  # nothing was sent: the probe's chunks are dropped
             return UploadResult(False, error_msg=exc.message, media_type=probe.media_type.value)
         progress.media_id(init.media_id_string)
         log.info(
@@ -261,7 +261,7 @@ class UploadPipeline:
         digests: _Digests,
         progress: ProgressTracker,
         gauge: MemoryGauge,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Pass chunks through, hashing them, enforcing total_bytes and counting them in the
         gauge as they arrive (so chunks held by the probe count too)."""
         total = plan.spec.total_bytes
@@ -323,8 +323,6 @@ class UploadPipeline:
             await sender.drain()
         except BaseException:
             await sender.abort()
-            # Nothing is in flight any more; what is left (head, partial segment) is dropped.
-            gauge.release_all()
             log.warning("upload.abandoned", media_id=init.media_id_string)
             raise
 

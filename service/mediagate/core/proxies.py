@@ -1,56 +1,45 @@
-"""Proxy URL validation, shared by the pipeline (before any request) and the X client."""
+"""Proxy URL validation, shared by the accounts file, the pipeline (before any request) and the
+X client (which connects with the URL this returns)."""
 
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import SplitResult, unquote, urlsplit
+
+from yarl import URL
 
 from mediagate.core.errors import InvalidInput
-from mediagate.core.hostnames import host_problem
+from mediagate.core.hostnames import UrlProblem, parse_url
+from mediagate.core.userinfo import redact_url
 
-__all__ = ["PROXY_SCHEMES", "check_proxy_url", "redact_url"]
+__all__ = ["PROXY_SCHEMES", "check_proxy_url"]
 
 PROXY_SCHEMES: Final = ("http", "https", "socks4", "socks5", "socks5h")
 
 
-def redact_url(url: str) -> str:
-    """The URL with any user:password replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
-
-
-def check_proxy_url(url: str, *, field_path: str) -> None:
-    """InvalidInput naming `field_path` (password redacted) unless `url` is a usable proxy."""
+def check_proxy_url(url: str, *, field_path: str) -> URL:
+    """`url` parsed, or InvalidInput naming `field_path` (credentials redacted) unless it is a
+    usable proxy. Parsed by core.hostnames.parse_url, as aiohttp and aiohttp_socks parse it."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise InvalidInput(field_path, "is not a valid URL") from None
-    if parts.scheme.lower() not in PROXY_SCHEMES:
-        raise InvalidInput(
-            field_path,
-            f"{redact_url(url)!r} has an unsupported scheme (allowed: {', '.join(PROXY_SCHEMES)})",
-        )
-    why = host_problem(parts.hostname or "")
-    if why is not None:
-        raise InvalidInput(field_path, f"{redact_url(url)!r} {why}")
-    if port == 0:
+        parsed = parse_url(url, schemes=PROXY_SCHEMES)
+    except UrlProblem as exc:
+        if exc.kind == "syntax":  # not echoed: where the userinfo ends is unclear
+            raise InvalidInput(field_path, exc.why) from None
+        raise InvalidInput(field_path, f"{redact_url(url)!r} {exc.why}") from None
+    if parsed.explicit_port == 0:
         raise InvalidInput(field_path, f"{redact_url(url)!r} has port 0")
-    if parts.scheme.lower() in ("http", "https") and not _basic_auth_encodable(parts):
+    if parsed.scheme in ("http", "https") and not _basic_auth_encodable(parsed):
         # aiohttp sends them Latin-1 encoded and raises UnicodeEncodeError on anything else.
         raise InvalidInput(
             field_path,
             f"{redact_url(url)!r}: the user name and password of an http(s) proxy must be"
             " Latin-1 characters (HTTP Basic authentication)",
         )
+    return parsed
 
 
-def _basic_auth_encodable(parts: SplitResult) -> bool:
-    userinfo = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+def _basic_auth_encodable(parsed: URL) -> bool:
+    # yarl's decoded user and password: what aiohttp puts into the Basic credentials.
+    userinfo = f"{parsed.user or ''}:{parsed.password or ''}"
     try:
         userinfo.encode("latin-1")
     except UnicodeEncodeError:

@@ -6,8 +6,8 @@ admits at most `max_in_flight` segments at once. `submit` waits for a free slot,
 slower than the caller the pipeline stops pulling from the caller's stream and gRPC flow control
 pushes back. The most an upload ever holds is therefore about
 (max_in_flight + 1) × segment size + one chunk, whatever the file size; `MemoryGauge` records
-it (the pipeline counts every chunk as it arrives, the sender uncounts each segment when it is
-done) so tests and metrics can check the bound structurally instead of by timing.
+its peak (the pipeline counts every chunk as it arrives, the sender uncounts each segment when it
+is done) so tests and metrics can check the bound structurally instead of by timing.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ def segment_size_for(total_bytes: int, preferred: int) -> int:
 
 @dataclass
 class MemoryGauge:
-    """Media bytes an upload currently holds (chunks read while probing, the partial segment,
-    segments waiting for or in flight), the peak, and the most segments in flight at once."""
+    """Media bytes an upload currently holds (chunks read while probing, the probe's copy, the
+    partial segment, segments waiting for or in flight) and the peak.
+
+    One gauge per upload, dropped with it: only `peak` is reported. After a failure `current`
+    still counts what the abandoned upload held when it stopped, which is then freed with it.
+    """
 
     current: int = 0
     peak: int = 0
-    peak_in_flight: int = 0
 
     def add(self, n: int) -> None:
         self.current += n
@@ -45,10 +48,6 @@ class MemoryGauge:
 
     def remove(self, n: int) -> None:
         self.current -= n
-
-    def release_all(self) -> None:
-        """The upload is abandoned and nothing is in flight: whatever is held is dropped."""
-        self.current = 0
 
 
 class Segmenter:
@@ -127,7 +126,6 @@ class SegmentSender:
             self._slots.release()
             self._raise_failure()
         self._in_flight += 1
-        self._gauge.peak_in_flight = max(self._gauge.peak_in_flight, self._in_flight)
         self.submitted += 1
         size = len(segment)
         task = asyncio.create_task(self._run(index, segment), name=f"append-{index}")

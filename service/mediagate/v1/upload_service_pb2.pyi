@@ -221,9 +221,10 @@ class BatchUploadSpec(_message.Message):
     def upload(self) -> _media_pb2.UploadSpec:
         """The image's upload spec. media_category must be an image or GIF category; metadata, when
         set, is applied to every copy. Each copy is larger than the image by its nonce, so
-        total_bytes must leave room for it under the category's limit: up to 54 bytes (20 in the
-        GIF categories), or with media_type set 20 (JPEG, GIF), 54 (PNG), 43 (WebP); else
-        INVALID_ARGUMENT on total_bytes.
+        total_bytes must leave room for it under the category's limit: 20 bytes (JPEG, GIF), 54
+        (PNG), 43 (WebP) for the image's type; else INVALID_ARGUMENT on total_bytes. Without
+        media_type the room for the least of these (20) is checked at once, and the image's own
+        once its bytes show its type, still before any copy is uploaded.
         """
 
     def __init__(

@@ -76,7 +76,8 @@ class XRoutes:
                 media_id=request.query.get("media_id"),
             )
             started = time.monotonic()
-            response, rate = await self._run(handler, request, ctx)
+            with self._core.state.request_in_flight():
+                response, rate = await self._run(handler, request, ctx)
             for name, value in rate.headers().items():
                 response.headers.setdefault(name, value)
             self._record(request, ctx, response.status, time.monotonic() - started)

@@ -4,7 +4,9 @@
 - `GET  /__emulator__/media`               -> `{"media": [MediaSnapshot, ...]}`
 - `GET  /__emulator__/media/{id}`          -> `MediaSnapshot` (404 if unknown)
 - `GET  /__emulator__/media/{id}/bytes`    -> assembled bytes (needs `keep_bytes`; else 404)
-- `GET  /__emulator__/requests[?limit=N]`  -> `{"requests": [RequestRecord, ...]}`, oldest first
+- `GET  /__emulator__/requests[?limit=N]`  -> `{"requests": [RequestRecord, ...], oldest first,
+                                              "max_concurrent_requests": most X requests
+                                              answered at once since the start or reset}`
 - `POST /__emulator__/reset`               -> forget media, requests, rate windows and faults
 - `GET | POST | DELETE /__emulator__/faults` -> read / add (`FaultSpec` JSON) / clear faults
 
@@ -64,7 +66,12 @@ def add_introspection_routes(app: web.Application, core: EmulatorCore) -> None:
         limit = request.query.get("limit")
         if limit is not None and limit.isdigit():
             entries = entries[-int(limit) :] if int(limit) else []
-        return web.json_response({"requests": [entry.model_dump(mode="json") for entry in entries]})
+        return web.json_response(
+            {
+                "requests": [entry.model_dump(mode="json") for entry in entries],
+                "max_concurrent_requests": state.max_concurrent_requests,
+            }
+        )
 
     async def reset(request: web.Request) -> web.Response:
         await core.reset()

@@ -241,8 +241,20 @@ class EmulatorState:
         self.ids = MediaIds()
         self._media: dict[int, MediaRecord] = {}
         self._requests: deque[RequestRecord] = deque(maxlen=config.request_log_size)
+        # X requests being answered now, and the most at once (do requests wait in parallel?).
+        self.requests_in_flight = 0
+        self.max_concurrent_requests = 0
 
     # --- records used by the handlers -------------------------------------------------------
+
+    @contextmanager
+    def request_in_flight(self) -> Iterator[None]:
+        self.requests_in_flight += 1
+        self.max_concurrent_requests = max(self.max_concurrent_requests, self.requests_in_flight)
+        try:
+            yield
+        finally:
+            self.requests_in_flight -= 1
 
     def add(self, record: MediaRecord) -> None:
         self._media[record.media_id] = record
@@ -266,6 +278,8 @@ class EmulatorState:
     def clear(self) -> None:
         self._media.clear()
         self._requests.clear()
+        # The peak starts afresh, from the requests still being answered.
+        self.max_concurrent_requests = self.requests_in_flight
 
     # --- introspection ------------------------------------------------------------------------
 

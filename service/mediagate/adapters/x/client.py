@@ -29,7 +29,6 @@ credential. The transport binds a request id through structlog's contextvars.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,15 +52,17 @@ from mediagate.adapters.x.responses import (
     parse_finalize_reply,
     parse_init_reply,
     parse_status_reply,
+    scrub_secrets,
     session_secrets,
     shorten,
 )
 from mediagate.adapters.x.retry import Command, call_with_retries
-from mediagate.adapters.x.sessions import SessionPool
-from mediagate.core.errors import UpstreamUnavailable
+from mediagate.adapters.x.sessions import PROXY_FIELD, SessionPool
+from mediagate.core.errors import InvalidInput, UpstreamUnavailable
 from mediagate.core.models import MediaMetadata, XSession
 from mediagate.core.resource import AsyncResource
 from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply, Upstream
+from mediagate.core.userinfo import redact_url, redact_userinfo
 
 __all__ = ["MAX_REPLY_BYTES", "XUploadClient"]
 
@@ -71,7 +72,7 @@ T = TypeVar("T")
 
 # X's replies are a few hundred bytes; an error page from a proxy may be larger. Read no more.
 MAX_REPLY_BYTES: Final = 256 * 1024
-_USERINFO: Final = re.compile(r"(?<=://)[^/@\s]*@")
+_MAX_REASON_CHARS: Final = 240
 
 _NETWORK_ERRORS: Final = (
     aiohttp.ClientError,
@@ -107,9 +108,11 @@ def _with_query(base: URL, params: Sequence[tuple[str, str]]) -> URL:
 
 
 def _describe(exc: BaseException) -> str:
-    text = _USERINFO.sub("***@", str(exc))
+    # Not shortened here: the session's secrets are scrubbed first (`_no_answer`), so a cut
+    # cannot leave a prefix of one.
+    text = redact_userinfo(str(exc))
     name = type(exc).__name__
-    return shorten(f"{name}: {text}" if text else name, 200)
+    return f"{name}: {text}" if text else name
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
@@ -284,6 +287,12 @@ class XUploadClient(AsyncResource):
             raise self._no_answer(
                 call, fields, started, exc, status, f"the SOCKS proxy refused: {_describe(exc)}"
             ) from exc
+        except aiohttp.InvalidURL as exc:
+            # aiohttp refused a URL before connecting ("not a canonical IPv4 address"): no retry
+            # can fix that. check_proxy_url refuses such a proxy first; this is the backstop.
+            if call.session.proxy_url is None:
+                raise  # X's own URL, validated with XClientConfig: a bug, not the caller's fault
+            raise self._refused_proxy(call, fields, exc) from None
         except _NETWORK_ERRORS as exc:
             raise self._no_answer(
                 call, fields, started, exc, 0, f"could not reach X: {_describe(exc)}"
@@ -307,6 +316,9 @@ class XUploadClient(AsyncResource):
         reason: str,
     ) -> UpstreamUnavailable:
         """Report and build the error for an exchange that got no answer from X itself."""
+        # The error text may quote what the proxy or the socket said, the route's credentials
+        # among it; scrubbed before the cut so no prefix of a secret survives.
+        reason = shorten(scrub_secrets(reason, session_secrets(call.session)), _MAX_REASON_CHARS)
         elapsed = time.perf_counter() - started
         command = call.command.value
         self._observer.request_finished(command, status, elapsed)
@@ -320,6 +332,16 @@ class XUploadClient(AsyncResource):
         return UpstreamUnavailable(
             f"{command} got no answer from X: {reason}", command=command, status=status
         )
+
+    @staticmethod
+    def _refused_proxy(
+        call: _Call, fields: dict[str, object], exc: aiohttp.InvalidURL
+    ) -> InvalidInput:
+        """The caller's (or the accounts file's) proxy URL, refused by aiohttp itself."""
+        proxy_url = call.session.proxy_url or ""
+        reason = f"{redact_url(proxy_url)!r} is not a URL the HTTP client accepts"
+        log.warning("x_request_failed", status=0, error=reason, **fields)
+        return InvalidInput(PROXY_FIELD, f"{reason} ({type(exc).__name__})")
 
     @staticmethod
     def _parse(call: _Call, reply: _Reply, parser: Callable[[bytes], T]) -> T:

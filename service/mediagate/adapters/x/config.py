@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from yarl import URL
 
 from mediagate.adapters.x.retry import DEFAULT_RETRY_TABLE, RetryTable
+from mediagate.core.hostnames import UrlProblem, parse_url
 from mediagate.core.x_constants import METADATA_PATH, UPLOAD_PATH
 
 __all__ = ["DEFAULT_METADATA_URL", "DEFAULT_UPLOAD_URL", "XClientConfig"]
@@ -45,9 +45,10 @@ class XClientConfig(BaseModel):
     @field_validator("upload_url", "metadata_url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
-        url = URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an absolute http(s) URL")
+        try:  # the parser and host rules every caller-named URL goes through
+            url = parse_url(value, schemes=("http", "https"))
+        except UrlProblem as exc:
+            raise ValueError(f"must be an absolute http(s) URL; this one {exc.why}") from None
         if url.query_string or url.fragment:
             raise ValueError("must not carry a query or fragment; the client adds the query")
         return value

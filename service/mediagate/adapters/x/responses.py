@@ -29,7 +29,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 from mediagate.core.errors import (
     UpstreamAuthError,
@@ -41,6 +40,7 @@ from mediagate.core.errors import (
 )
 from mediagate.core.models import ProcessingError, ProcessingInfo, ProcessingState, XSession
 from mediagate.core.upstream import FinalizeReply, InitReply, StatusReply
+from mediagate.core.userinfo import userinfo_values
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
@@ -53,6 +53,7 @@ __all__ = [
     "parse_processing_info",
     "parse_status_reply",
     "retry_after_seconds",
+    "scrub_secrets",
     "session_secrets",
     "shorten",
 ]
@@ -112,7 +113,7 @@ def parse_error_body(body: bytes, secrets: Iterable[str] = ()) -> XErrorDetail:
     """
     secrets = tuple(secrets)
     code, text = _error_parts(_scrub_bytes(body, secrets))
-    return XErrorDetail(code, shorten(_scrub(text, secrets)))
+    return XErrorDetail(code, shorten(scrub_secrets(text, secrets)))
 
 
 def _error_parts(body: bytes) -> tuple[int | None, str]:
@@ -164,24 +165,22 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
 
 
 def session_secrets(session: XSession) -> tuple[str, ...]:
-    """What no error text may repeat: every cookie value of the session and any proxy user
-    name and password (raw and percent-decoded); longest first, so none is half-replaced."""
+    """What no error text may repeat: auth_token, ct0, any proxy user name and password (raw
+    and percent-decoded) and the other cookie values; longest first, so none is half-replaced."""
     credentials = session.credentials
-    values = [credentials.auth_token, credentials.ct0, *(v for _, v in credentials.others)]
+    # The credentials are scrubbed whatever their length: a short proxy password is still one.
+    always = [credentials.auth_token, credentials.ct0]
     if session.proxy_url:
-        try:
-            parts = urlsplit(session.proxy_url)
-            userinfo = [parts.username, parts.password]
-        except ValueError:  # validated before any request; a bad one has nothing to hide here
-            userinfo = []
-        values += [form for raw in userinfo if raw for form in (raw, unquote(raw))]
-    # Shorter values ("lang=en", "dnt=1") are not secrets, and replacing them would garble X's
-    # message beyond use.
-    kept = {v for v in values if len(v) >= _MIN_SECRET_CHARS}
+        always += userinfo_values(session.proxy_url)
+    # Other cookies are scrubbed only from _MIN_SECRET_CHARS on: shorter ones ("lang=en",
+    # "dnt=1") are not secrets, and replacing them would garble X's message beyond use.
+    others = [value for _, value in credentials.others if len(value) >= _MIN_SECRET_CHARS]
+    kept = {value for value in (*always, *others) if value}
     return tuple(sorted(kept, key=lambda v: (-len(v), v)))
 
 
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every one of `secrets` replaced by "<redacted>"."""
     # X has no reason to echo a cookie back, but a proxy error page might; never pass one on.
     for secret in secrets:
         if secret:

@@ -26,7 +26,8 @@ from aiohttp_socks import ProxyConnector, ProxyType
 from yarl import URL
 
 from mediagate.adapters.x.config import XClientConfig
-from mediagate.core.proxies import check_proxy_url, redact_url
+from mediagate.core.proxies import check_proxy_url
+from mediagate.core.userinfo import redact_url
 
 __all__ = ["PROXY_FIELD", "ProxyTarget", "Route", "SessionPool", "parse_proxy_url"]
 
@@ -55,11 +56,12 @@ class ProxyTarget:
 
 
 def parse_proxy_url(proxy_url: str) -> ProxyTarget:
-    """Validate (InvalidInput naming `routing.proxy_url`, password redacted) and parse."""
-    check_proxy_url(proxy_url, field_path=PROXY_FIELD)
-    url = URL(proxy_url)
-    scheme = url.scheme.lower()
-    return ProxyTarget(url=url.with_scheme(scheme), scheme=scheme)
+    """Validate (InvalidInput naming `routing.proxy_url`, password redacted) and parse.
+
+    The URL connected with is the one validation parsed, so nothing can pass the check and
+    then fail to parse here."""
+    url = check_proxy_url(proxy_url, field_path=PROXY_FIELD)
+    return ProxyTarget(url=url, scheme=url.scheme)  # yarl lower-cases the scheme
 
 
 @dataclass(frozen=True)

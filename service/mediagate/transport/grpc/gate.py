@@ -4,24 +4,25 @@
   checks, which must keep answering (NOT_SERVING) so probes and load balancers see the drain.
 - Uploads beyond `max_concurrent_uploads` are refused with RESOURCE_EXHAUSTED, naming the
   setting and the limit. The check and the count happen with no await in between.
-- Every call of an application service is tracked, so a drain can wait for them to finish and,
-  when the grace period runs out, cancel them. A cancelled call's behaviour runs in a child
-  task: cancelling that task (not grpc's own) lets the pipeline abandon its upstream upload on
-  the way out, after which the caller still gets a clean UNAVAILABLE with a clear message.
-  Stream responses advance one step per child task, all in one shared contextvars.Context, so
-  what the handler binds (the request id for logs) lasts for the whole call.
+- Every call of an application service is tracked (`tracker`, a lifecycle.CallTracker, as the
+  OneBot server's), so a drain can wait for them to finish and, when the grace period runs out,
+  cancel them. A call's behaviour runs in the tracker's child task: cancelling that task (not
+  grpc's own) lets the pipeline abandon its upstream upload on the way out, after which the
+  caller still gets a clean UNAVAILABLE with a clear message. Stream responses advance one step
+  per child task, all in one shared contextvars.Context, so what the handler binds (the request
+  id for logs) lasts for the whole call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, NoReturn
 
 import grpc
 import structlog
 
+from mediagate.lifecycle import DRAINING_MESSAGE, CallStopped, CallTracker
 from mediagate.transport.grpc.call_wrapping import (
     Continuation,
     Ctx,
@@ -56,29 +57,9 @@ class CallGate(grpc.aio.ServerInterceptor):
         self._upload_methods = upload_methods
         self.max_concurrent_uploads = max_concurrent_uploads
         self._on_uploads_changed = on_uploads_changed
-        self.draining = False
-        self.stop_message = ""
-        self.calls = 0
+        # The drain's side (lifecycle.drain); a call cut short gets UNAVAILABLE.
+        self.tracker = CallTracker()
         self.uploads = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._stop = asyncio.Event()
-
-    # -- the drain's side ---------------------------------------------------------------------
-
-    def begin_drain(self) -> None:
-        self.draining = True
-
-    async def wait_idle(self) -> None:
-        """Until no tracked call is in flight."""
-        await self._idle.wait()
-
-    def stop_all(self, message: str) -> None:
-        """Cancel every tracked call; each caller gets UNAVAILABLE with `message`."""
-        self.stop_message = message
-        self._stop.set()
-
-    # -- the calls' side ----------------------------------------------------------------------
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -88,15 +69,9 @@ class CallGate(grpc.aio.ServerInterceptor):
             return None
         method = handler_call_details.method
         service = method.lstrip("/").rpartition("/")[0]
-        if self.draining and service not in self._drain_exempt:
+        if self.tracker.draining and service not in self._drain_exempt:
             return refusing(
-                handler,
-                error_status(
-                    grpc.StatusCode.UNAVAILABLE,
-                    "DRAINING",
-                    "server is draining: it is shutting down and takes no new calls; retry"
-                    " (another instance will answer)",
-                ),
+                handler, error_status(grpc.StatusCode.UNAVAILABLE, "DRAINING", DRAINING_MESSAGE)
             )
         if service not in self._tracked:
             return handler
@@ -105,17 +80,14 @@ class CallGate(grpc.aio.ServerInterceptor):
     def _enter(self, upload: bool) -> bool:
         if upload and self.uploads >= self.max_concurrent_uploads:
             return False
-        self.calls += 1
-        self._idle.clear()
+        self.tracker.enter()
         if upload:
             self.uploads += 1
             self._on_uploads_changed(self.uploads)
         return True
 
     def _leave(self, upload: bool) -> None:
-        self.calls -= 1
-        if self.calls == 0:
-            self._idle.set()
+        self.tracker.leave()
         if upload:
             self.uploads -= 1
             self._on_uploads_changed(self.uploads)
@@ -137,33 +109,9 @@ class CallGate(grpc.aio.ServerInterceptor):
     async def _stopped(self, context: Ctx) -> NoReturn:
         log.warning("rpc.cancelled_by_shutdown")
         await context.abort_with_status(
-            error_status(grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", self.stop_message)
+            error_status(grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", self.tracker.stop_message)
         )
         raise AssertionError("unreachable: abort_with_status raises")
-
-    async def _race(
-        self, work: Coroutine[Any, Any, Any], ctx: contextvars.Context | None = None
-    ) -> tuple[bool, Any]:
-        """Run `work` in a child task until it ends or the hard stop comes.
-
-        Returns (True, result) when it ended (its exception is raised here), or (False, None)
-        when the stop came first: then the child has been cancelled and has finished.
-        """
-        task = asyncio.create_task(work, context=ctx)
-        stop = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                return True, task.result()
-            return False, None
-        finally:
-            stop.cancel()
-            if not task.done():
-                task.cancel()
-                # Let the child run its cleanup (abandoning the upload) before we answer.
-                await asyncio.wait({task})
-            if task.done() and not task.cancelled():
-                task.exception()  # retrieved: never "exception was never retrieved"
 
 
 class _Tracked:
@@ -176,10 +124,10 @@ class _Tracked:
         if not gate._enter(self._upload):
             await gate._refuse_upload(context)
         try:
-            finished, result = await gate._race(_awaiting(call()))
-            if not finished:
+            try:
+                return await gate.tracker.race(_awaiting(call()))
+            except CallStopped:
                 await gate._stopped(context)
-            return result
         finally:
             gate._leave(self._upload)
 
@@ -193,8 +141,9 @@ class _Tracked:
             responses = call()
             ctx = contextvars.copy_context()
             while True:
-                finished, item = await gate._race(_step(responses), ctx)
-                if not finished:
+                try:
+                    item = await gate.tracker.race(_step(responses), ctx)
+                except CallStopped:
                     await gate._stopped(context)
                 if item is _END:
                     return

@@ -7,10 +7,12 @@ The standard allows all three. Body parameters override query parameters of the 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from mediagate.core.errors import InvalidInput
 
@@ -66,31 +68,48 @@ class Params:
         return False
 
 
+# What reading a body the caller got wrong raises, rather than a bug of ours: aiohttp's
+# ValueError (multipart without a boundary, bytes the charset cannot decode), LookupError (a
+# charset Python does not know), RuntimeError (a multipart part with an unknown
+# Content-Transfer-Encoding), and for a gzip or deflate body that does not decode (or a body
+# cut short) RequestPayloadError, which wraps the ContentEncodingError (an HttpProcessingError)
+# and zlib.error that the server's payload parser raises — those two caught as well, in case a
+# code path lets them through unwrapped.
+_UNREADABLE: Final = (
+    ValueError,
+    LookupError,
+    RuntimeError,
+    web.RequestPayloadError,
+    HttpProcessingError,
+    zlib.error,
+)
+
+
 async def read_params(request: web.Request) -> Params:
     values: dict[str, Any] = dict(request.query)
     if request.method != "POST" or not request.body_exists:
         return Params(values)
     ctype = request.content_type
     if ctype == "application/json":
-        raw = await request.read()
+        raw = await _read(request)
         try:
             body = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise BodyError(400, "the body is not valid JSON") from None
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack
+            raise BodyError(400, "the body is not valid JSON (or is nested too deeply)") from None
         if not isinstance(body, dict):
             raise BodyError(400, "the JSON body must be an object of parameters")
         values.update(body)
     elif ctype in _FORM_TYPES:
         try:
             form = await request.post()
-        except (ValueError, LookupError):
-            # aiohttp's ValueError: multipart without a boundary, bytes the charset cannot
-            # decode; LookupError: a charset Python does not know. The caller's body is wrong.
+        except _UNREADABLE:
             raise BodyError(
-                400, f"the {ctype} body cannot be read (missing boundary or unknown charset?)"
+                400,
+                f"the {ctype} body cannot be read (missing boundary, unknown charset or"
+                " Content-Transfer-Encoding, or a Content-Encoding that does not decode?)",
             ) from None
         values.update({k: v for k, v in form.items() if isinstance(v, str)})
-    elif ctype == "application/octet-stream" and not await request.read():
+    elif ctype == "application/octet-stream" and not await _read(request):
         pass  # aiohttp's default for a body-less POST with no Content-Type
     else:
         raise BodyError(
@@ -99,3 +118,12 @@ async def read_params(request: web.Request) -> Params:
             " application/x-www-form-urlencoded or multipart/form-data",
         )
     return Params(values)
+
+
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except _UNREADABLE:
+        raise BodyError(
+            400, "the body cannot be read (a Content-Encoding that does not decode?)"
+        ) from None

@@ -7,11 +7,10 @@ an unsupported Content-Type, 400 for an unparseable body, 413 for a body over th
 while the gateway drains, and 200 for everything an action answers, successful or not
 (retcode 0 / 1400 / 1500; envelope.py).
 
-The gateway drains this server with the gRPC one (lifecycle.drain), through the same four
-members as the gRPC CallGate: `begin_drain` (new requests get 503 "server is draining",
-retcode 1500), `calls` and `wait_idle` (requests in flight, which run on within the drain
-grace), and `stop_all` (when the grace runs out: each request still running is cancelled and
-answered 503 with the message given).
+The gateway drains this server with the gRPC one (lifecycle.drain), through its `tracker`, a
+lifecycle.CallTracker as the gRPC CallGate's: once draining, new requests get 503 "server is
+draining" (retcode 1500); requests in flight run on within the drain grace; when it runs out,
+each request still running is cancelled and answered 503 with the message the drain gives.
 
 The listening socket is bound by us (port 0 = a free port) so `.port` is known once `start()`
 returns, as in the emulator.
@@ -19,9 +18,7 @@ returns, as in the emulator.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-from collections.abc import Coroutine
 from typing import Any, Final
 
 import structlog
@@ -29,6 +26,7 @@ from aiohttp import web
 
 from mediagate.core.errors import MediagateError
 from mediagate.core.media_query import MediaQueryService
+from mediagate.lifecycle import DRAINING_MESSAGE, CallStopped, CallTracker
 from mediagate.listen import bind_tcp, parse_listen
 from mediagate.transport.onebot.actions import ACTIONS, Action
 from mediagate.transport.onebot.envelope import (
@@ -52,10 +50,6 @@ log = structlog.get_logger(__name__)
 DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 # Only a safety net: the drain has already waited for (or cancelled) every request by `close`.
 _SHUTDOWN_TIMEOUT: Final = 5.0
-_DRAINING: Final = (
-    "server is draining: it is shutting down and takes no new requests; retry (another"
-    " instance will answer)"
-)
 _METHODS: Final = frozenset({"GET", "HEAD", "POST"})
 _AUTH_SCHEMES: Final = ("bearer ", "token ")
 
@@ -80,13 +74,8 @@ class OneBotServer:
         self._max_body = max_body_bytes
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        # The drain's side (see the module docstring); the same shape as the gRPC CallGate's.
-        self.draining = False
-        self.calls = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._stop = asyncio.Event()
-        self._stop_message = ""
+        # The drain's side (see the module docstring).
+        self.tracker = CallTracker()
 
     @property
     def port(self) -> int:
@@ -126,18 +115,6 @@ class OneBotServer:
         self._port = sock.getsockname()[1]
         log.info("onebot.started", url=self.base_url, access_token=self._token is not None)
 
-    def begin_drain(self) -> None:
-        self.draining = True
-
-    async def wait_idle(self) -> None:
-        """Until no admitted request is in flight."""
-        await self._idle.wait()
-
-    def stop_all(self, message: str) -> None:
-        """Cancel every request in flight; each gets 503 with `message`."""
-        self._stop_message = message
-        self._stop.set()
-
     async def close(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
@@ -158,7 +135,9 @@ class OneBotServer:
             given = request.query.get("access_token")
         if not given:
             return _reply(failure(RETCODE_UNAUTHORIZED, "access token required", {}), 401)
-        if not hmac.compare_digest(given.encode(), self._token):
+        # aiohttp decodes header bytes that are not UTF-8 as lone surrogates; surrogateescape
+        # gives back the bytes sent, so such a header is a wrong token (403), not an error.
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
             return _reply(failure(RETCODE_FORBIDDEN, "access token is not valid", {}), 403)
         return None
 
@@ -182,40 +161,20 @@ class OneBotServer:
         refusal = self._auth_refusal(request)
         if refusal is not None:
             return refusal
-        if self.draining:
-            return _reply(failure(RETCODE_FAILED, _DRAINING, {}), 503)
+        tracker = self.tracker
+        if tracker.draining:
+            return _reply(failure(RETCODE_FAILED, DRAINING_MESSAGE, {}), 503)
         handler = ACTIONS.get(action)
         if handler is None:
             return _reply(failure(RETCODE_NOT_FOUND, f"no such action: {action!r}", {}), 404)
-        self.calls += 1
-        self._idle.clear()
+        tracker.enter()
         try:
-            return await self._until_stopped(self._act(request, handler, request_id))
-        finally:
-            self.calls -= 1
-            if self.calls == 0:
-                self._idle.set()
-
-    async def _until_stopped(
-        self, work: Coroutine[Any, Any, web.StreamResponse]
-    ) -> web.StreamResponse:
-        """Run `work` in a child task until it ends or `stop_all` comes (then: cancelled, 503)."""
-        task = asyncio.create_task(work)
-        stop = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                return task.result()
+            return await tracker.race(self._act(request, handler, request_id))
+        except CallStopped:
             log.warning("onebot.cancelled_by_shutdown")
-            return _reply(failure(RETCODE_FAILED, self._stop_message, {}), 503)
+            return _reply(failure(RETCODE_FAILED, tracker.stop_message, {}), 503)
         finally:
-            stop.cancel()
-            if not task.done():
-                task.cancel()
-                # Its clean-up (a conversion, a download) ends before the answer goes out.
-                await asyncio.wait({task})
-            if not task.cancelled():
-                task.exception()  # retrieved: never "exception was never retrieved"
+            tracker.leave()
 
     async def _act(self, request: web.Request, handler: Action, request_id: str) -> web.Response:
         try:
