@@ -13,7 +13,9 @@ from grpc_status import rpc_status
 from mediagate.adapters.emulator import EmulatorConfig
 from mediagate.app import DEMO_ACCOUNT, Gateway
 from mediagate.client_status import keep_first_status
+from mediagate.core.models import MediaMetadata, XSession
 from mediagate.core.observer import NoopUploadObserver
+from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply
 from mediagate.settings import Settings
 from mediagate.v1 import media_pb2 as m
 from mediagate.v1 import upload_service_pb2 as u
@@ -142,3 +144,29 @@ async def serving(
     gateway = Gateway(settings or gateway_settings(), emulator_config=emulator or fast_emulator())
     async with gateway, grpc.aio.insecure_channel(gateway.target) as channel:
         yield gateway, g.MediaUploadServiceStub(channel)
+
+
+class UnexpectedUpstream:
+    """An in-memory `Upstream` whose every command fails the test; a test fake overrides the
+    commands it expects (to park a call, refuse one), so a stray command shows at once."""
+
+    async def init(self, session: XSession, params: InitParams) -> InitReply:
+        raise AssertionError("INIT was not expected")
+
+    async def append(
+        self, session: XSession, media_id: str, segment_index: int, data: bytes
+    ) -> None:
+        raise AssertionError("APPEND was not expected")
+
+    async def finalize(
+        self, session: XSession, media_id: str, *, original_md5: str | None, allow_async: bool
+    ) -> FinalizeReply:
+        raise AssertionError("FINALIZE was not expected")
+
+    async def status(self, session: XSession, media_id: str) -> StatusReply:
+        raise AssertionError("STATUS was not expected")
+
+    async def create_metadata(
+        self, session: XSession, media_id: str, metadata: MediaMetadata
+    ) -> None:
+        raise AssertionError("metadata/create was not expected")

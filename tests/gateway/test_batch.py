@@ -9,17 +9,25 @@ import asyncio
 import grpc
 import pytest
 
-from gateway.helpers import batch_requests, error_details, gateway_settings, serving, settle, spec
+from gateway.helpers import (
+    UnexpectedUpstream,
+    batch_requests,
+    error_details,
+    gateway_settings,
+    serving,
+    settle,
+    spec,
+)
 from mediagate.app import Gateway
 from mediagate.core.batch import BatchUploader
 from mediagate.core.categories import MediaCategory
 from mediagate.core.errors import InvalidInput
-from mediagate.core.models import MediaMetadata, XSession
+from mediagate.core.models import XSession
 from mediagate.core.observer import NoopUploadObserver
 from mediagate.core.perturb import max_growth
 from mediagate.core.pipeline import UploadPipeline
 from mediagate.core.sniff import MediaType
-from mediagate.core.upstream import FinalizeReply, InitParams, InitReply, StatusReply
+from mediagate.core.upstream import InitParams, InitReply
 from mediagate.samples import sample_image
 from mediagate.transport.grpc.convert import spec_from_proto
 from mediagate.v1 import media_pb2 as m
@@ -123,7 +131,7 @@ class _Outcomes(NoopUploadObserver):
         self.outcomes.append(outcome)
 
 
-class _OneInitParksTheNextIsWrong:
+class _OneInitParksTheNextIsWrong(UnexpectedUpstream):
     """The first INIT waits until cancelled; the second is a request error. Whichever copy
     gets there first parks, so the test does not depend on which task runs first."""
 
@@ -141,24 +149,6 @@ class _OneInitParksTheNextIsWrong:
             self.cancelled += 1
             raise
         raise AssertionError("unreachable")
-
-    async def append(
-        self, session: XSession, media_id: str, segment_index: int, data: bytes
-    ) -> None:
-        raise AssertionError("no copy gets past INIT")
-
-    async def finalize(
-        self, session: XSession, media_id: str, *, original_md5: str | None, allow_async: bool
-    ) -> FinalizeReply:
-        raise AssertionError("no copy gets past INIT")
-
-    async def status(self, session: XSession, media_id: str) -> StatusReply:
-        raise AssertionError("no copy gets past INIT")
-
-    async def create_metadata(
-        self, session: XSession, media_id: str, metadata: MediaMetadata
-    ) -> None:
-        raise AssertionError("no copy gets past INIT")
 
 
 async def test_a_request_error_in_one_copy_cancels_the_others(gateway: Gateway) -> None:

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from gateway.helpers import BufferRecorder, spec
+from gateway.helpers import BufferRecorder, UnexpectedUpstream, spec
 from mediagate.app import Gateway
 from mediagate.core.errors import UpstreamAuthError
 from mediagate.core.models import MediaMetadata, XSession
@@ -116,7 +116,7 @@ async def test_every_chunk_is_freed_before_finalize(
     assert CHUNK <= peak <= (in_flight + 1) * segment + CHUNK
 
 
-class _Stalls:
+class _Stalls(UnexpectedUpstream):
     """X refusing the credentials at INIT (401), or never answering INIT, or any APPEND."""
 
     def __init__(self, stage: str, stalled_calls: int) -> None:
@@ -148,19 +148,6 @@ class _Stalls:
         self, session: XSession, media_id: str, segment_index: int, data: bytes
     ) -> None:
         await self._park()
-
-    async def finalize(
-        self, session: XSession, media_id: str, *, original_md5: str | None, allow_async: bool
-    ) -> FinalizeReply:
-        raise AssertionError("an abandoned upload is never finalized")
-
-    async def status(self, session: XSession, media_id: str) -> StatusReply:
-        raise AssertionError("not reached")
-
-    async def create_metadata(
-        self, session: XSession, media_id: str, metadata: MediaMetadata
-    ) -> None:
-        raise AssertionError("not reached")
 
 
 @pytest.mark.parametrize("stage", ["init-refused", "init-cancelled", "appends-cancelled"])
